@@ -66,6 +66,7 @@ typedef enum dl_arg_type {
     DL_ARG_TUPLE,   /* dl_tuple: an int or a list of `len` ints */
     DL_ARG_SHAPE,   /* dl_shape: a list of 1..4 ints (-1 allowed if flagged) */
     DL_ARG_STRINGS, /* dl_strings: a list of strings */
+    DL_ARG_FLOATS,  /* dl_floats: a list of numbers */
     DL_ARG_KIND     /* dl_kind_ref: a name or a mapping choosing a kind of
                        a family (initializer, regularizer, schedule) */
 } dl_arg_type;
@@ -88,6 +89,11 @@ typedef struct dl_strings {
     int n;
     char **v;
 } dl_strings;
+
+typedef struct dl_floats {
+    int n;
+    double *v;
+} dl_floats;
 
 struct dl_kind;
 typedef struct dl_family dl_family;
