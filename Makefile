@@ -1,11 +1,12 @@
 # dltrain build. Switches first; `make help` lists the targets.
 DEBUG     ?= 0          # 1: -O0 -g
+NATIVE    ?= 1          # 1: -march=native (vector loops use this CPU's widest units)
 SANITIZE  ?=            # e.g. address,undefined (make test-asan sets it)
 CC        ?= cc
 BUILD     ?= build
 
-CFLAGS_OPT = $(if $(filter 1,$(DEBUG)),-O0 -g,-O2 -g)
-CFLAGS    += -std=c11 -D_GNU_SOURCE $(CFLAGS_OPT) -Wall -Wextra -MMD -MP -I.
+CFLAGS_OPT = $(if $(filter 1,$(DEBUG)),-O0 -g,-O3 -g) $(if $(filter 1,$(NATIVE)),-march=native)
+CFLAGS    += -std=c11 -D_GNU_SOURCE $(CFLAGS_OPT) -fno-math-errno -Wall -Wextra -MMD -MP -I.
 LDLIBS    += -lm
 
 # Libraries: pkg-config where a .pc file ships, directly otherwise (libcsv).

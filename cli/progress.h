@@ -9,10 +9,10 @@
 typedef struct progress {
     FILE *out;
     int dynamic;            /* terminal: bar with colour, redrawn in place */
-    int target;             /* steps in this epoch / evaluation */
+    int target;             /* steps in this epoch / evaluation (>= 1) */
     double t_start;         /* seconds (monotonic) at progress_start */
-    double t_first_step;    /* time when step 1 finished (excluded from ETA) */
-    double t_last_draw;
+    double t_first_step;    /* time when step 1 finished (excluded from ETA); NAN before */
+    double t_last_draw;     /* -INFINITY before the first draw */
     int prev_width;         /* characters of the last dynamic line */
 } progress;
 
@@ -26,9 +26,18 @@ void progress_update(progress *p, int current, const char *const *keys, const do
                      int n);
 /* The final line of an epoch or evaluation (both modes). */
 void progress_finish(progress *p, const char *const *keys, const double *values, int n);
-/* Keras's value format: %.4f when |v| > 1e-3, else %.4e. */
+/* Keras's value format: %.4f when |v| > 1e-3, else %.4e; NaN as "nan". */
 void progress_format_value(double v, char *buf, size_t n);
 double progress_now(void);   /* monotonic seconds */
+
+/* The same three calls at an explicit clock reading `now` (seconds, as from
+ * progress_now), so that tests can drive time; the calls above pass
+ * progress_now(). */
+void progress_start_at(progress *p, double now, int target);
+void progress_update_at(progress *p, double now, int current, const char *const *keys,
+                        const double *values, int n);
+void progress_finish_at(progress *p, double now, const char *const *keys, const double *values,
+                        int n);
 
 /* One row of model.summary(). */
 typedef struct summary_row {

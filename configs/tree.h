@@ -20,6 +20,9 @@ struct cfg_node {
     int cap;
     cfg_node **keys;        /* MAP: key scalars (with their own positions) */
     cfg_node **items;       /* MAP: values, SEQ: items */
+    int *origin_refs;       /* private to configs/: when not NULL, `origin`
+                               lives in one block right after this count of
+                               the nodes sharing it; the last one frees it */
 };
 
 /* Limits against hostile input (a "billion laughs" of aliases, deep nests). */

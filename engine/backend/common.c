@@ -27,7 +27,11 @@ void dl_err_prefix(dl_err *err, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    /* truncation of an over-long message is acceptable */
+    size_t used = (size_t)snprintf(err->msg, sizeof err->msg, "%s: ", prefix);
+    if (used < sizeof err->msg)
+        memcpy(err->msg + used, old, strnlen(old, sizeof err->msg - used - 1) + 1);
+    err->msg[sizeof err->msg - 1] = '\0';
 }
 
 size_t dl_shape_size(const dl_shape *s)

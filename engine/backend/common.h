@@ -62,13 +62,18 @@ typedef enum dl_arg_type {
     DL_ARG_FLOAT,   /* double; a nullable one stores NAN for null */
     DL_ARG_BOOL,    /* int, 0 or 1 */
     DL_ARG_STRING,  /* char * (owned by the config); nullable: NULL */
-    DL_ARG_ENUM,    /* int: index into choices[] */
+    DL_ARG_ENUM,    /* int: index into choices[]; a choice may list accepted
+                       spellings as "silu|swish" (the first is canonical) */
     DL_ARG_TUPLE,   /* dl_tuple: an int or a list of `len` ints */
     DL_ARG_SHAPE,   /* dl_shape: a list of 1..4 ints (-1 allowed if flagged) */
     DL_ARG_STRINGS, /* dl_strings: a list of strings */
     DL_ARG_FLOATS,  /* dl_floats: a list of numbers */
-    DL_ARG_KIND     /* dl_kind_ref: a name or a mapping choosing a kind of
-                       a family (initializer, regularizer, schedule) */
+    DL_ARG_KIND,    /* dl_kind_ref: a name or a mapping choosing a kind of
+                       a family (initializer, regularizer, schedule, ...) */
+    DL_ARG_KINDS,   /* dl_kind_list: a list of those (layers, metrics,
+                       callbacks) */
+    DL_ARG_SECTION  /* a nested mapping described by `fields`, stored as a
+                       struct at offset (the config's own sections) */
 } dl_arg_type;
 
 enum {
@@ -101,7 +106,15 @@ typedef struct dl_family dl_family;
 typedef struct dl_kind_ref {
     const struct dl_kind *kind; /* NULL when null */
     void *args;                 /* the kind's args struct */
+    const char *written;        /* the name as the user wrote it when given as
+                                   a bare string ("acc"), else NULL */
+    const char *where;          /* "cfg.yaml:14:9" of the entry, for messages */
 } dl_kind_ref;
+
+typedef struct dl_kind_list {
+    int n;
+    dl_kind_ref *v;
+} dl_kind_list;
 
 typedef struct dl_arg {
     const char *key;            /* Keras argument name */
@@ -112,13 +125,18 @@ typedef struct dl_arg {
     int flags;
     const char *const *choices; /* ENUM: NULL-terminated names */
     int len;                    /* TUPLE: number of ints */
-    const dl_family *family;    /* KIND: where names are looked up */
+    const dl_family *family;    /* KIND, KINDS: where names are looked up */
+    const struct dl_arg *fields;/* SECTION: the nested table */
 } dl_arg;
 
-/* Something chosen by name that carries arguments: a layer class, an
+/* Something chosen by name that carries arguments. In YAML a kind is
+ * written as a bare name (`adam`, `Flatten`), as a mapping with the family's
+ * selector key (`{class_name: Adam, learning_rate: 0.01}`), or as a one-key
+ * mapping (`Dense: {units: 10}`, `Flatten: null`). It is one of: a layer class, an
  * optimizer, a loss, a metric, a schedule, an initializer, a callback, a
  * dataset format. `check` validates across arguments (e.g. "only one of
- * clipnorm, clipvalue, global_clipnorm"); it writes the reason to why. */
+ * clipnorm, clipvalue, global_clipnorm"): DL_OK, or DL_ERR with the reason
+ * written to why. */
 typedef struct dl_kind {
     const char *name;           /* canonical Keras class name: "Dense" */
     const char *alias;          /* the lower-case string form: "adam"; or NULL */
@@ -135,6 +153,8 @@ struct dl_family {
     const dl_kind *number_kind; /* a bare number selects this kind and sets its
                                    first argument (learning_rate: 0.001 is a
                                    constant schedule); NULL: not allowed */
+    const char *selector;       /* key naming the kind in mapping form;
+                                   NULL: "class_name" (data sources: "format") */
 };
 
 /* Looks a name up (class name or alias, exact). NULL if unknown. */

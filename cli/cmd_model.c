@@ -1,0 +1,191 @@
+/* cmd_model.c: commands on a saved model: evaluate and predict. */
+#include "cli/commands.h"
+
+#include "cli/modelio.h"
+#include "cli/observer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_evaluate(int argc, char **argv)
+{
+    cli_args a;
+    dl_err err = {0};
+    if (cli_parse("evaluate", argc, argv, 2, "data set threads json quiet verbose", &a, &err))
+        return cli_report(&err);
+    if (a.npositional != 1)
+        return cli_usage("evaluate", "expected one MODEL file");
+    session s = {0};
+    dl_config data_cfg = {0};
+    int have_data_cfg = 0, rc = DL_ERR;
+    const dl_kind_ref *source = NULL;
+    if (modelio_load(&s, a.positional[0], a.overrides, a.noverrides, a.threads, &err) ||
+        session_compile(&s, &err))
+        goto done;
+    source = &s.cfg.data.test;
+    if (a.data) {
+        if (config_load(a.data, NULL, 0, &data_cfg, &err))
+            goto done;
+        have_data_cfg = 1;
+        source = &data_cfg.data.test;
+    }
+    if (!source->kind) {
+        dl_fail(&err, DL_EXIT_USAGE,
+                "%s names no data.test to evaluate on; pass --data CONFIG or "
+                "--set data.test.images=... (or .path=...)",
+                a.data ? a.data : a.positional[0]);
+        goto done;
+    }
+    if (session_eval_data(&s, source, "data.test", &err))
+        goto done;
+    cli_observer obs;
+    cli_observer_init(&obs, cli_verbosity(&a, s.cfg.fit.verbose), 0, "loss");
+    s.t.obs = &obs.hooks;
+    train_logs logs;
+    logs_clear(&logs);
+    trainer_evaluate(&s.t, &s.test.src, "", &logs);
+    if (a.json)
+        cli_print_json_logs(stdout, -1, &logs);
+    else
+        for (int i = 0; i < logs.n; i++)
+            printf("%s: %.6g\n", logs.keys[i], logs.values[i]);
+    rc = DL_OK;
+done:
+    if (have_data_cfg)
+        config_free(&data_cfg);
+    session_close(&s);
+    return rc ? cli_report(&err) : DL_EXIT_OK;
+}
+
+/* IDX (raw or gzip) by its first bytes, CSV otherwise. */
+static int looks_like_idx(const char *path)
+{
+    unsigned char head[4] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return got == 4 && ((head[0] == 0x1f && head[1] == 0x8b) ||
+                        (head[0] == 0 && head[1] == 0 && head[2] >= 0x08 && head[2] <= 0x0e));
+}
+
+/* The input as a data source: IDX images, or CSV read like the training
+ * CSV (same feature columns). */
+static int open_input(const session *s, const char *path, ds_dataset *d, dl_err *err)
+{
+    ds_idx_args idx = {(char *)path, NULL};
+    ds_csv_args csv = {(char *)path, NULL, {0, NULL}, 1, (char *)","};
+    dl_kind_ref ref = {&ds_idx_kind, &idx, NULL, NULL};
+    if (!looks_like_idx(path)) {
+        if (s->cfg.data.train.kind == &ds_csv_kind) {
+            csv = *(const ds_csv_args *)s->cfg.data.train.args;
+            csv.path = (char *)path;
+        }
+        ref = (dl_kind_ref){&ds_csv_kind, &csv, NULL, NULL};
+    }
+    if (ds_open(&ref, DS_NO_LABELS, d, err))
+        return DL_ERR;
+    size_t want = dl_shape_size(&s->m.input_shape);
+    if (d->sample_size != want)
+        return dl_fail(err, DL_EXIT_FAIL, "%s: samples have %zu values, the model takes %zu",
+                       path, d->sample_size, want);
+    return DL_OK;
+}
+
+static void write_header(FILE *out, const session *s, int cols, int classify)
+{
+    for (int k = 0; k < cols; k++) {
+        const char *name = session_class_name(s, k);
+        if (!classify)
+            fprintf(out, "%sprediction_%d", k ? "," : "", k);
+        else if (name)
+            fprintf(out, "%s\"%s\"", k ? "," : "", name);
+        else
+            fprintf(out, "%sclass_%d", k ? "," : "", k);
+    }
+    fprintf(out, classify ? ",class\n" : "\n");
+}
+
+/* Writes one CSV row per sample: the outputs, then the predicted class. */
+static int predict_file(session *s, const char *path, FILE *out, int header, dl_err *err)
+{
+    ds_dataset d = {0};
+    ds_batcher b = {0};
+    model *m = &s->m;
+    const dl_shape *shape = model_output_shape(m);
+    int cols = (int)dl_shape_size(shape);
+    int classify = s->t.loss.classification;
+    int rc = DL_ERR;
+    float *probs = malloc((size_t)s->t.batch_cap * (size_t)cols * sizeof(float));
+    if (!probs) {
+        dl_fail(err, DL_EXIT_FAIL, "out of memory");
+        goto done;
+    }
+    if (open_input(s, path, &d, err) ||
+        ds_batcher_init(&b, &d, 0, d.n, s->t.batch_cap, (float)s->cfg.data.rescale, 0, 0, 0,
+                        err))
+        goto done;
+    if (header)
+        write_header(out, s, cols, classify);
+    ds_batcher_epoch(&b, 0);
+    ly_ctx ctx = {0, 0};
+    for (int rows; (rows = ds_batcher_next(&b, s->t.x_host, NULL)) > 0;) {
+        m->be->upload(m->be, m->acts[0], s->t.x_host,
+                      (size_t)rows * dl_shape_size(&m->input_shape));
+        m->be->download(m->be, probs, model_forward(m, rows, &ctx), (size_t)rows * cols);
+        for (int r = 0; r < rows; r++) {
+            const float *p = probs + (size_t)r * cols;
+            int best = 0;
+            for (int k = 0; k < cols; k++) {
+                fprintf(out, "%s%.6g", k ? "," : "", p[k]);
+                best = p[k] > p[best] ? k : best;
+            }
+            if (classify && cols == 1)
+                best = p[0] > 0.5f;
+            if (classify && session_class_name(s, best))
+                fprintf(out, ",\"%s\"", session_class_name(s, best));
+            else if (classify)
+                fprintf(out, ",%d", best);
+            fputc('\n', out);
+        }
+    }
+    rc = DL_OK;
+done:
+    free(probs);
+    ds_batcher_free(&b);
+    ds_free(&d);
+    return rc;
+}
+
+int cmd_predict(int argc, char **argv)
+{
+    cli_args a;
+    dl_err err = {0};
+    if (cli_parse("predict", argc, argv, 2, "output set threads", &a, &err))
+        return cli_report(&err);
+    if (a.npositional < 2)
+        return cli_usage("predict", "expected a MODEL file and at least one INPUT");
+    session s = {0};
+    FILE *out = stdout;
+    int rc = DL_ERR;
+    if (modelio_load(&s, a.positional[0], a.overrides, a.noverrides, a.threads, &err) ||
+        session_compile(&s, &err))
+        goto done;
+    if (a.output && !(out = fopen(a.output, "w"))) {
+        out = stdout;
+        dl_fail(&err, DL_EXIT_FAIL, "cannot write %s", a.output);
+        goto done;
+    }
+    rc = DL_OK;
+    for (int i = 1; i < a.npositional && rc == DL_OK; i++)
+        rc = predict_file(&s, a.positional[i], out, i == 1, &err);
+    if (fflush(out) && rc == DL_OK)
+        rc = dl_fail(&err, DL_EXIT_FAIL, "cannot write %s", a.output ? a.output : "stdout");
+done:
+    if (out != stdout)
+        fclose(out);
+    session_close(&s);
+    return rc ? cli_report(&err) : DL_EXIT_OK;
+}

@@ -1,0 +1,99 @@
+/* main.c: dltrain's front door: the subcommand table, help and version. */
+#include "cli/commands.h"
+#include "cli/modelio.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *usage;
+    const char *help;
+} command;
+
+static const command commands[] = {
+    {"fit", cmd_fit,
+     "dltrain fit CONFIG [--set K=V]... [--run-dir DIR | --run-name NAME] [--device D]\n"
+     "                   [--seed N] [--threads N] [--json] [-q|-v]",
+     "Train the model a config describes and save it in a run directory\n"
+     "(runs_dir/NAME: config.yaml, model.safetensors, callback files).\n"
+     "  --set K=V       change a config value (YAML), e.g. --set fit.epochs=5,\n"
+     "                  --set model.layers[1].Dense.units=512; repeatable\n"
+     "  --run-dir DIR   write the run here (must not hold a model yet)\n"
+     "  --run-name NAME run directory runs_dir/NAME (NAME_1, ... if taken)\n"
+     "  --device D      cpu, gpu or auto        --seed N   the run's seed\n"
+     "  --threads N     OpenBLAS threads        --json     JSON lines on stdout\n"
+     "  -q              no progress output      -v         more detail\n"},
+    {"evaluate", cmd_evaluate,
+     "dltrain evaluate MODEL [--data CONFIG] [--set K=V]... [--threads N] [--json] [-q]",
+     "Loss and metrics of a saved model on the test data its config names\n"
+     "(data.test), or on the data.test of another CONFIG.\n"},
+    {"predict", cmd_predict, "dltrain predict MODEL INPUT... [--output FILE] [--threads N]",
+     "Write a CSV of the model's outputs (class probabilities and the predicted\n"
+     "class) for each sample of INPUT (IDX images or CSV rows).\n"},
+    {"summary", cmd_summary, "dltrain summary CONFIG|MODEL [--set K=V]...",
+     "Print Keras's model summary: layers, output shapes and parameter counts.\n"},
+    {"check", cmd_check, "dltrain check CONFIG [--set K=V]... [--seed N] [--device D]",
+     "Validate a config (keys, types, ranges, shapes) and print it resolved.\n"},
+};
+
+#define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
+
+int cli_report(const dl_err *err)
+{
+    fprintf(stderr, "dltrain: %s\n", err->msg);
+    return err->exit_code ? err->exit_code : DL_EXIT_FAIL;
+}
+
+int cli_usage(const char *command, const char *what)
+{
+    fprintf(stderr, "dltrain %s: %s\n", command, what);
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(commands[i].name, command))
+            fprintf(stderr, "usage: %s\n", commands[i].usage);
+    return DL_EXIT_USAGE;
+}
+
+int cmd_help(const char *name)
+{
+    if (name) {
+        for (int i = 0; i < NCOMMANDS; i++)
+            if (!strcmp(commands[i].name, name)) {
+                printf("usage: %s\n\n%s", commands[i].usage, commands[i].help);
+                return DL_EXIT_OK;
+            }
+        fprintf(stderr, "dltrain help: unknown command '%s'\n", name);
+        return DL_EXIT_USAGE;
+    }
+    printf("dltrain: train Keras-style models from YAML configs\n\nusage:\n");
+    for (int i = 0; i < NCOMMANDS; i++)
+        printf("  %s\n", commands[i].usage);
+    printf("  dltrain help COMMAND | --help | --version\n\n"
+           "Exit codes: 0 done, 1 failure (data, I/O, numeric), 2 usage or config error.\n");
+    return DL_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        cmd_help(NULL);
+        return DL_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help"))
+        return cmd_help(argc > 2 ? argv[2] : NULL);
+    if (!strcmp(name, "--version")) {
+        printf("dltrain %s\n", DLTRAIN_VERSION);
+        return DL_EXIT_OK;
+    }
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(commands[i].name, name)) {
+            for (int j = 2; j < argc; j++)
+                if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h"))
+                    return cmd_help(name);
+            return commands[i].run(argc, argv);
+        }
+    fprintf(stderr, "dltrain: unknown command '%s' (see dltrain --help)\n", name);
+    return DL_EXIT_USAGE;
+}

@@ -1,0 +1,119 @@
+/* cpu.c: the CPU backend: memory (host memory, 64-byte aligned), gemm
+ * through OpenBLAS, and the op table. The other ops live in
+ * cpu_elementwise.c, cpu_reduce.c, cpu_loss.c and cpu_metric.c. The CPU has
+ * no device state to latch: status is always DL_OK. */
+#include "engine/backend/cpu_ops.h"
+
+#include <cblas.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CPU_ALIGN 64
+
+static float *cpu_alloc(dl_backend *be, size_t n)
+{
+    (void)be;
+    if (n > (SIZE_MAX - CPU_ALIGN) / sizeof(float))
+        return NULL;
+    /* aligned_alloc wants a multiple of the alignment; never 0 bytes */
+    size_t bytes = (n * sizeof(float) + CPU_ALIGN - 1) / CPU_ALIGN * CPU_ALIGN;
+    if (bytes == 0)
+        bytes = CPU_ALIGN;
+    float *p = aligned_alloc(CPU_ALIGN, bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
+static void cpu_release(dl_backend *be, float *p)
+{
+    (void)be;
+    free(p);
+}
+
+static void cpu_copy(dl_backend *be, float *dst, const float *src, size_t n)
+{
+    (void)be;
+    if (n)
+        memmove(dst, src, n * sizeof(float));
+}
+
+static void cpu_fill(dl_backend *be, float *x, float value, size_t n)
+{
+    (void)be;
+    for (size_t i = 0; i < n; i++)
+        x[i] = value;
+}
+
+static int cpu_status(dl_backend *be, dl_err *err)
+{
+    (void)be;
+    (void)err;
+    return DL_OK;
+}
+
+/* C[m,n] = alpha op(A) op(B) + beta C (backend.h). OpenBLAS rejects a
+ * leading dimension below 1, which k = 0 would give; that product is empty
+ * and only scales C. */
+static void cpu_gemm(dl_backend *be, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                     const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                     int ldc)
+{
+    (void)be;
+    if (m <= 0 || n <= 0)
+        return;
+    if (k <= 0) {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                c[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[(size_t)i * ldc + j];
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+static void cpu_destroy(dl_backend *be)
+{
+    free(be);
+}
+
+dl_backend *be_cpu_create(int threads, dl_err *err)
+{
+    dl_backend *be = calloc(1, sizeof *be);
+    if (!be) {
+        dl_fail(err, DL_EXIT_FAIL, "cpu backend: out of memory");
+        return NULL;
+    }
+    if (threads > 0)
+        openblas_set_num_threads(threads);
+    be->name = "cpu";
+    be->ctx = NULL;
+    be->alloc = cpu_alloc;
+    be->release = cpu_release;
+    be->upload = cpu_copy;
+    be->download = cpu_copy;
+    be->fill = cpu_fill;
+    be->copy = cpu_copy;
+    be->status = cpu_status;
+    be->gemm = cpu_gemm;
+    be->add_bias = cpu_add_bias;
+    be->bias_grad = cpu_bias_grad;
+    be->act_forward = cpu_act_forward;
+    be->act_backward = cpu_act_backward;
+    be->softmax = cpu_softmax;
+    be->softmax_backward = cpu_softmax_backward;
+    be->scale = cpu_scale;
+    be->axpy = cpu_axpy;
+    be->mul = cpu_mul;
+    be->clip = cpu_clip;
+    be->loss = cpu_loss;
+    be->metric = cpu_metric;
+    be->dropout = cpu_dropout;
+    be->sumsq = cpu_sumsq;
+    be->count_nonfinite = cpu_count_nonfinite;
+    be->regularize = cpu_regularize;
+    be->opt_update = cpu_opt_update;
+    be->destroy = cpu_destroy;
+    return be;
+}
