@@ -27,7 +27,12 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test test-unit test-e2e demo bench clean help deps-check
+# Debian packages: the build's libraries, the demo's and the tests' data.
+DEB_PACKAGES = gcc make pkg-config libyaml-dev libopenblas-dev libcjson-dev libpng-dev \
+               zlib1g-dev libcsv-dev python3 python3-venv dataset-fashion-mnist \
+               python3-vega-datasets
+
+.PHONY: all test demo deps clean help
 all: dltrain
 
 dltrain: $(BUILD)/cli/main.o $(BUILD)/libdltrain.a
@@ -49,10 +54,29 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdltrain.a
 test: dltrain $(TEST_BIN)
 	@sh tests/run.sh $(BUILD)/tests
 
+# Installs missing Debian packages as root; otherwise prints the one command.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	    dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive \
+	        apt-get install -y --no-install-recommends $$missing; \
+	else \
+	    echo "dltrain needs these Debian packages; install them with:"; \
+	    echo "  sudo apt-get install -y$$missing"; exit 1; \
+	fi
+
+# Installs what is missing, builds, trains the Fashion-MNIST MLP.
+demo: deps
+	$(MAKE) dltrain
+	./dltrain fit configs/examples/fashion_mnist_mlp.yaml
+
 help:
 	@echo "make          build ./dltrain"
 	@echo "make test     unit + end-to-end + accuracy tests"
 	@echo "make demo     install missing packages, build, train the Fashion-MNIST MLP"
+	@echo "make deps     install the Debian packages (or print the apt-get line)"
 	@echo "make bench    dltrain vs PyTorch (and Keras) speed and memory"
 
 clean:

@@ -54,13 +54,14 @@ static int check_data(session *s, const ds_dataset *d, const char *which, const 
 {
     size_t want = dl_shape_size(&s->m.input_shape);
     if (d->sample_size != want) {
-        char got[96], expect[96];
-        dl_shape_format(&d->sample_shape, got, sizeof got);
-        dl_shape_format(&s->m.input_shape, expect, sizeof expect);
+        char shape[96] = "[";
+        for (int i = 0; i < s->m.input_shape.ndim; i++)
+            snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%d", i ? ", " : "",
+                     s->m.input_shape.dim[i]);
         return dl_fail(err, DL_EXIT_USAGE,
-                       "%s: %s: samples of %s have %zu values, but model.input_shape %s takes "
+                       "%s: %s (%s): samples have %zu values, but model.input_shape %s] takes "
                        "%zu",
-                       where, which, got, d->sample_size, expect, want);
+                       where, which, d->source, d->sample_size, shape, want);
     }
     const loss_plan *plan = &s->t.loss;
     const dl_shape *out = model_output_shape(&s->m);
