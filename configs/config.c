@@ -136,6 +136,8 @@ static int load_tree(cfg_node *root, const char *origin, const char *const *over
     }
     int rc = validate(root, origin, overrides, noverrides, cfg, err);
     cfg_free(root);
+    if (rc)
+        config_free(cfg);
     return rc;
 }
 
