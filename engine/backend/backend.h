@@ -90,6 +90,79 @@ struct dl_backend {
     void (*opt_update)(dl_backend *be, const dl_opt_step *s, float *w, const float *g,
                        float *slots, size_t slot_stride, size_t n);
 
+    /* ---- convolution (dl_conv_desc in kernels.h) ----
+     * workspace: device floats of conv_workspace(d) that the three ops may
+     * use as scratch (im2col columns on the CPU); the caller allocates it
+     * once per shape. */
+    size_t (*conv_workspace)(dl_backend *be, const dl_conv_desc *d);
+    /* y [n, oh, ow, filters] = x conv kernel (no bias: add_bias does that) */
+    void (*conv_forward)(dl_backend *be, const dl_conv_desc *d, const float *x,
+                         const float *kernel, float *y, float *workspace);
+    /* dx [n, h, w, c] = the gradient through the convolution of dy */
+    void (*conv_backward_data)(dl_backend *be, const dl_conv_desc *d, const float *dy,
+                               const float *kernel, float *dx, float *workspace);
+    /* dkernel [kh, kw, c, filters] = the gradient w.r.t. the kernel (overwritten) */
+    void (*conv_backward_filter)(dl_backend *be, const dl_conv_desc *d, const float *x,
+                                 const float *dy, float *dkernel, float *workspace);
+
+    /* ---- pooling (dl_pool_desc in kernels.h) ----
+     * y [n, oh, ow, c]; backward: dx [n, h, w, c] (overwritten) from dy, given
+     * the forward's x and y (max pooling routes to the first maximum). */
+    void (*pool_forward)(dl_backend *be, const dl_pool_desc *d, const float *x, float *y);
+    void (*pool_backward)(dl_backend *be, const dl_pool_desc *d, const float *x, const float *y,
+                          const float *dy, float *dx);
+
+    /* ---- normalization over the last axis: x [rows, c] ----
+     * BatchNormalization, training: batch statistics (biased variance);
+     * mean and inv_std [c] saved for backward; the moving statistics
+     * updated as moving = moving * momentum + batch * (1 - momentum). */
+    void (*batchnorm_train)(dl_backend *be, const float *x, int rows, int c, const float *gamma,
+                            const float *beta, float epsilon, float momentum,
+                            float *moving_mean, float *moving_var, float *y, float *mean,
+                            float *inv_std);
+    /* inference: y = gamma (x - moving_mean) / sqrt(moving_var + eps) + beta */
+    void (*batchnorm_infer)(dl_backend *be, const float *x, int rows, int c, const float *gamma,
+                            const float *beta, const float *moving_mean,
+                            const float *moving_var, float epsilon, float *y);
+    /* training backward: dx [rows, c], dgamma, dbeta [c] (overwritten) */
+    void (*batchnorm_backward)(dl_backend *be, const float *x, const float *dy, int rows, int c,
+                               const float *gamma, const float *mean, const float *inv_std,
+                               float *dx, float *dgamma, float *dbeta);
+    /* LayerNormalization per row: mean and inv_std [rows] saved */
+    void (*layernorm_forward)(dl_backend *be, const float *x, int rows, int c,
+                              const float *gamma, const float *beta, float epsilon, float *y,
+                              float *mean, float *inv_std);
+    void (*layernorm_backward)(dl_backend *be, const float *x, const float *dy, int rows, int c,
+                               const float *gamma, const float *mean, const float *inv_std,
+                               float *dx, float *dgamma, float *dbeta);
+
+    /* ---- image reshaping, NHWC ----
+     * zero padding: y [n, h + top + bottom, w + left + right, c]; backward
+     * crops dy back to [n, h, w, c] */
+    void (*pad2d)(dl_backend *be, const float *x, int n, int h, int w, int c, int top,
+                  int bottom, int left, int right, float *y);
+    void (*pad2d_backward)(dl_backend *be, const float *dy, int n, int h, int w, int c, int top,
+                           int bottom, int left, int right, float *dx);
+    /* nearest-neighbour upsampling by (fh, fw): y [n, h*fh, w*fw, c];
+     * backward sums each block of dy */
+    void (*upsample2d)(dl_backend *be, const float *x, int n, int h, int w, int c, int fh,
+                       int fw, float *y);
+    void (*upsample2d_backward)(dl_backend *be, const float *dy, int n, int h, int w, int c,
+                                int fh, int fw, float *dx);
+    /* y = x * scale + offset, elementwise (Rescaling) */
+    void (*scale_shift)(dl_backend *be, const float *x, float scale, float offset, float *y,
+                        size_t n);
+    /* SpatialDropout2D: one keep/drop draw per (sample, channel): mask
+     * [n, c] = keep / (1 - rate) from Philox(seed, offset + i); y [n, hw, c]
+     * = x * mask broadcast over the hw positions */
+    void (*channel_dropout)(dl_backend *be, uint64_t seed, uint64_t offset, float rate,
+                            const float *x, int n, int hw, int c, float *y, float *mask);
+    /* dx = dy * mask broadcast as above */
+    void (*channel_mask_backward)(dl_backend *be, const float *dy, const float *mask, int n,
+                                  int hw, int c, float *dx);
+    /* one augmentation over a batch (dl_aug_desc in kernels.h); x, y [n, h, w, c] */
+    void (*augment)(dl_backend *be, const dl_aug_desc *d, const float *x, float *y);
+
     void (*destroy)(dl_backend *be);
 };
 

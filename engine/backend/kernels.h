@@ -115,6 +115,58 @@ typedef struct dl_opt_step {
     float nadam_mhat_m, nadam_mhat_g, nadam_vhat; /* Nadam: m̂ = a*m + b*g; v̂ = v*c */
 } dl_opt_step;
 
+/* A 2-D convolution, NHWC: x [n, h, w, c] * kernel [kh, kw, c, filters]
+ * -> y [n, oh, ow, filters] (a cross-correlation, no kernel flip). Padding
+ * is zeros: pad_top/pad_left before, whatever the output size implies after
+ * (Keras "same" puts the odd pixel bottom/right). Conv1D is h = kh = 1. */
+typedef struct dl_conv_desc {
+    int n, h, w, c;
+    int kh, kw, filters;
+    int sh, sw;                 /* strides */
+    int dh, dw;                 /* dilation */
+    int pad_top, pad_left;
+    int oh, ow;
+} dl_conv_desc;
+
+/* Pooling, NHWC, window ph x pw, strides sh x sw, padding as above; max
+ * pooling never lets padding win, average pooling divides by the number of
+ * valid (non-padding) pixels in the window (Keras "same"). Global pooling
+ * is the window h x w. */
+enum { DL_POOL_MAX, DL_POOL_AVG };
+typedef struct dl_pool_desc {
+    int kind;                   /* DL_POOL_* */
+    int n, h, w, c;
+    int ph, pw, sh, sw;
+    int pad_top, pad_left;
+    int oh, ow;
+} dl_pool_desc;
+
+/* Random image augmentation of one batch, NHWC [n, h, w, c], Keras's
+ * RandomFlip / RandomTranslation / RandomRotation / RandomZoom /
+ * RandomContrast. Each sample draws its own parameters from Philox (seed,
+ * stream = sample index of the step, ...), so CPU and GPU agree. */
+enum {
+    DL_AUG_FLIP,                /* flip_h, flip_v: which axes may flip (p = 0.5 each) */
+    DL_AUG_TRANSLATE,           /* factor_h/w: [lo, hi] fractions of height/width */
+    DL_AUG_ROTATE,              /* factor_lo/hi: fractions of a full turn */
+    DL_AUG_ZOOM,                /* factor_h/w: [lo, hi] (negative = zoom in, Keras) */
+    DL_AUG_CONTRAST             /* factor_lo/hi: contrast in [1 - lo, 1 + hi] */
+};
+enum { DL_FILL_REFLECT, DL_FILL_WRAP, DL_FILL_CONSTANT, DL_FILL_NEAREST };
+typedef struct dl_aug_desc {
+    int kind;                   /* DL_AUG_* */
+    int n, h, w, c;
+    int flip_h, flip_v;
+    float height_lo, height_hi; /* translate/zoom: vertical range */
+    float width_lo, width_hi;   /* translate/zoom: horizontal range */
+    float factor_lo, factor_hi; /* rotate, contrast */
+    int fill_mode;              /* DL_FILL_* */
+    float fill_value;
+    int bilinear;               /* interpolation: 1 bilinear, 0 nearest */
+    float value_lo, value_hi;   /* contrast: clip range (Keras value_range) */
+    uint64_t seed, step;
+} dl_aug_desc;
+
 /* Slots per optimizer kind, in Keras's slot order:
  * SGD {momentum}; Adam {momentum, velocity, velocity_hat};
  * RMSprop {velocity, momentum, average_gradient}; Adagrad {accumulator};
