@@ -131,7 +131,8 @@ static void release_batch_buffers(model *m)
     }
     be->release(be, m->grad_buf[0]);
     be->release(be, m->grad_buf[1]);
-    m->grad_buf[0] = m->grad_buf[1] = NULL;
+    be->release(be, m->workspace);
+    m->grad_buf[0] = m->grad_buf[1] = m->workspace = NULL;
     free(m->acts);
     m->acts = NULL;
     m->batch_cap = 0;
@@ -146,19 +147,26 @@ int model_reserve(model *m, int cap, dl_err *err)
     m->acts = calloc((size_t)m->nlayers + 1, sizeof *m->acts);
     if (!m->acts)
         return dl_fail(err, DL_EXIT_FAIL, "out of memory");
-    size_t largest = dl_shape_size(&m->input_shape);
+    size_t largest = dl_shape_size(&m->input_shape), workspace = 0;
     m->acts[0] = be->alloc(be, (size_t)cap * largest);
     int ok = m->acts[0] != NULL;
     for (int i = 0; i < m->nlayers && ok; i++) {
         ly_layer *l = &m->layers[i];
         size_t out = dl_shape_size(&l->out);
+        size_t scratch = (size_t)cap * l->scratch_per_sample + l->scratch_fixed;
         largest = out > largest ? out : largest;
         ok = (m->acts[i + 1] = be->alloc(be, (size_t)cap * out)) != NULL;
-        if (ok && l->scratch_per_sample)
-            ok = (l->scratch = be->alloc(be, (size_t)cap * l->scratch_per_sample)) != NULL;
+        if (ok && scratch)
+            ok = (l->scratch = be->alloc(be, scratch)) != NULL;
+        if (l->kind->workspace && l->kind->workspace(l, cap) > workspace)
+            workspace = l->kind->workspace(l, cap);
     }
     for (int i = 0; i < 2 && ok; i++)
         ok = (m->grad_buf[i] = be->alloc(be, (size_t)cap * largest)) != NULL;
+    if (ok && workspace)
+        ok = (m->workspace = be->alloc(be, workspace)) != NULL;
+    for (int i = 0; i < m->nlayers && ok; i++)
+        m->layers[i].workspace = m->workspace;
     if (!ok) {
         release_batch_buffers(m);
         return dl_fail(err, DL_EXIT_FAIL, "out of memory for activations of batch size %d", cap);

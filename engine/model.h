@@ -25,6 +25,7 @@ typedef struct model {
     float **acts;               /* [nlayers + 1]: acts[0] input [cap, in],
                                    acts[i + 1] layer i's output [cap, out_i] */
     float *grad_buf[2];         /* device [cap, largest activation], ping-pong */
+    float *workspace;           /* device, the largest layer workspace for cap */
 } model;
 
 /* Builds the stack from layer kind refs (shapes checked layer by layer; an

@@ -65,11 +65,11 @@ static const float *activation_preactivation(const ly_layer *l, const float *x)
 }
 
 const ly_kind ly_activation = {
-    {"Activation", NULL, NULL, activation_table, sizeof(activation_args), NULL},
-    "activation",
-    activation_build,
-    activation_forward,
-    activation_backward,
-    activation_output_activation,
-    activation_preactivation,
+    .base = {"Activation", NULL, NULL, activation_table, sizeof(activation_args), NULL},
+    .snake = "activation",
+    .build = activation_build,
+    .forward = activation_forward,
+    .backward = activation_backward,
+    .output_activation = activation_output_activation,
+    .preactivation = activation_preactivation,
 };

@@ -105,11 +105,11 @@ static const float *dense_preactivation(const ly_layer *l, const float *x)
 }
 
 const ly_kind ly_dense = {
-    {"Dense", NULL, NULL, dense_table, sizeof(dense_args), NULL},
-    "dense",
-    dense_build,
-    dense_forward,
-    dense_backward,
-    dense_output_activation,
-    dense_preactivation,
+    .base = {"Dense", NULL, NULL, dense_table, sizeof(dense_args), NULL},
+    .snake = "dense",
+    .build = dense_build,
+    .forward = dense_forward,
+    .backward = dense_backward,
+    .output_activation = dense_output_activation,
+    .preactivation = dense_preactivation,
 };

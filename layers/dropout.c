@@ -58,11 +58,9 @@ static void dropout_backward(ly_layer *l, const float *x, const float *y, const 
 }
 
 const ly_kind ly_dropout = {
-    {"Dropout", NULL, NULL, dropout_table, sizeof(dropout_args), NULL},
-    "dropout",
-    dropout_build,
-    dropout_forward,
-    dropout_backward,
-    NULL,
-    NULL,
+    .base = {"Dropout", NULL, NULL, dropout_table, sizeof(dropout_args), NULL},
+    .snake = "dropout",
+    .build = dropout_build,
+    .forward = dropout_forward,
+    .backward = dropout_backward,
 };

@@ -64,21 +64,17 @@ static void copy_backward(ly_layer *l, const float *x, const float *y, const flo
 }
 
 const ly_kind ly_flatten = {
-    {"Flatten", NULL, NULL, flatten_table, 0, NULL},
-    "flatten",
-    flatten_build,
-    copy_forward,
-    copy_backward,
-    NULL,
-    NULL,
+    .base = {"Flatten", NULL, NULL, flatten_table, 0, NULL},
+    .snake = "flatten",
+    .build = flatten_build,
+    .forward = copy_forward,
+    .backward = copy_backward,
 };
 
 const ly_kind ly_reshape = {
-    {"Reshape", NULL, NULL, reshape_table, sizeof(reshape_args), NULL},
-    "reshape",
-    reshape_build,
-    copy_forward,
-    copy_backward,
-    NULL,
-    NULL,
+    .base = {"Reshape", NULL, NULL, reshape_table, sizeof(reshape_args), NULL},
+    .snake = "reshape",
+    .build = reshape_build,
+    .forward = copy_forward,
+    .backward = copy_backward,
 };

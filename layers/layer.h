@@ -48,6 +48,10 @@ typedef struct ly_kind {
     int (*output_activation)(const ly_layer *l);
     /* Device pointer to the last forward's pre-activation [batch, out]. */
     const float *(*preactivation)(const ly_layer *l, const float *x);
+    /* Floats of scratch space forward/backward need only while they run
+     * (e.g. im2col columns) for a batch of `batch`; NULL: none. One buffer
+     * of the largest such size is shared by all layers. */
+    size_t (*workspace)(const ly_layer *l, int batch);
 } ly_kind;
 
 struct ly_layer {
@@ -58,8 +62,10 @@ struct ly_layer {
     dl_shape in, out;           /* per-sample shapes */
     int nparams;
     ly_param params[LY_MAX_PARAMS];
-    size_t scratch_per_sample;  /* floats kept from forward to backward */
-    float *scratch;             /* device [batch_cap, scratch_per_sample] */
+    size_t scratch_per_sample;  /* floats kept from forward to backward, per sample */
+    size_t scratch_fixed;       /* ... and independent of the batch (batch statistics) */
+    float *scratch;             /* device [batch_cap * scratch_per_sample + scratch_fixed] */
+    float *workspace;           /* device, shared; see ly_kind.workspace */
     dl_backend *be;
     uint64_t seed;              /* run seed, for dropout masks */
     int fused_output;           /* the loss consumes this layer's pre-activation */
