@@ -72,7 +72,7 @@ static void expected_text(const dl_arg *a, char *buf, size_t len)
     case DL_ARG_SHAPE: snprintf(buf, len, "a list of 1 to %d positive integers", DL_MAX_DIMS);
         return;
     case DL_ARG_STRINGS: snprintf(buf, len, "a list of strings"); return;
-    case DL_ARG_FLOATS: snprintf(buf, len, "a list of numbers"); return;
+    case DL_ARG_FLOATS: snprintf(buf, len, "a number or a list of numbers"); return;
     case DL_ARG_SECTION: snprintf(buf, len, "a mapping"); return;
     case DL_ARG_KIND:
     case DL_ARG_KINDS:
@@ -259,10 +259,20 @@ static int read_strings(cfg_arena *arena, const dl_arg *a, const cfg_node *n, co
     return DL_OK;
 }
 
+/* A list of numbers; a single number is a list of one (factor: 0.2). */
 static int read_floats(cfg_arena *arena, const dl_arg *a, const cfg_node *n, const char *path,
                        dl_floats *out, dl_err *err)
 {
     memset(out, 0, sizeof *out);
+    if (n && n->type == CFG_SCALAR) {
+        out->v = cfg_arena_alloc(arena, sizeof(double));
+        if (!out->v)
+            return dl_fail(err, DL_EXIT_FAIL, "out of memory");
+        if (!parse_float(n, &out->v[0]) || !in_range(a, out->v[0]))
+            return expect_fail(err, a, n, path);
+        out->n = 1;
+        return DL_OK;
+    }
     if (read_list_header(a, n, path, err))
         return DL_ERR;
     out->v = cfg_arena_alloc(arena, sizeof(double) * (size_t)(n->n + 1));

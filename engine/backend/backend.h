@@ -162,6 +162,10 @@ struct dl_backend {
                                   int hw, int c, float *dx);
     /* one augmentation over a batch (dl_aug_desc in kernels.h); x, y [n, h, w, c] */
     void (*augment)(dl_backend *be, const dl_aug_desc *d, const float *x, float *y);
+    /* its transpose: dx [n, h, w, c] (overwritten) from dy, with the same
+     * per-sample draws (the same d) */
+    void (*augment_backward)(dl_backend *be, const dl_aug_desc *d, const float *x,
+                             const float *dy, float *dx);
 
     void (*destroy)(dl_backend *be);
 };

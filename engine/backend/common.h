@@ -67,7 +67,7 @@ typedef enum dl_arg_type {
     DL_ARG_TUPLE,   /* dl_tuple: an int or a list of `len` ints */
     DL_ARG_SHAPE,   /* dl_shape: a list of 1..4 ints (-1 allowed if flagged) */
     DL_ARG_STRINGS, /* dl_strings: a list of strings */
-    DL_ARG_FLOATS,  /* dl_floats: a list of numbers */
+    DL_ARG_FLOATS,  /* dl_floats: a list of numbers (a lone number is a list of one) */
     DL_ARG_KIND,    /* dl_kind_ref: a name or a mapping choosing a kind of
                        a family (initializer, regularizer, schedule, ...) */
     DL_ARG_KINDS,   /* dl_kind_list: a list of those (layers, metrics,
