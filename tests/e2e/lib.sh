@@ -38,3 +38,14 @@ finish() {
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
 }
+
+# venv_setup PACKAGES...: a virtual environment (tests/.venv, kept between
+# runs) with the PyPI packages installed; sets $PY to its python.
+venv_setup() {
+    venv=${DLTRAIN_VENV:-$ROOT/tests/.venv}
+    if [ ! -x "$venv/bin/python" ]; then
+        python3 -m venv "$venv" || return 1
+    fi
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "$@" || return 1
+    PY=$venv/bin/python
+}
