@@ -6,6 +6,7 @@
 #include "cli/files.h"
 #include "cli/modelio.h"
 #include "cli/observer.h"
+#include "cli/runinfo.h"
 #include "engine/callbacks.h"
 #include "engine/fit.h"
 
@@ -109,6 +110,10 @@ static int prepare(session *s, const cli_args *a, dl_err *err)
     return DL_OK;
 }
 
+static int train(session *s, const cli_args *a, fit_run_info *info, const char *config,
+                 const char *model_json, dl_err *err);
+
+/* Checks everything, creates the run directory and its config.yaml. */
 static int run(session *s, const cli_args *a, fit_run_info *info, dl_err *err)
 {
     if (prepare(s, a, err) || make_run_dir(s, a, info->run_dir, sizeof info->run_dir, err))
@@ -116,12 +121,23 @@ static int run(session *s, const cli_args *a, fit_run_info *info, dl_err *err)
     snprintf(info->config_path, sizeof info->config_path, "%s/config.yaml", info->run_dir);
     snprintf(info->model_path, sizeof info->model_path, "%s/model.safetensors", info->run_dir);
     char *config = config_emit(&s->cfg);
-    if (!config)
-        return dl_fail(err, DL_EXIT_FAIL, "out of memory");
-    int rc = files_write_atomic(info->config_path, config, strlen(config), err);
+    char *model_json = runinfo_model_json(s);
+    int rc = config && model_json
+                 ? files_write_atomic(info->config_path, config, strlen(config), err)
+                 : dl_fail(err, DL_EXIT_FAIL, "out of memory");
+    if (rc == DL_OK)
+        rc = train(s, a, info, config, model_json, err);
     free(config);
-    if (rc)
-        return DL_ERR;
+    free(model_json);
+    return rc;
+}
+
+/* Fits, saves the model, evaluates on the test data. */
+static int train(session *s, const cli_args *a, fit_run_info *info, const char *config,
+                 const char *model_json, dl_err *err)
+{
+    run_hparams hparams;
+    runinfo_hparams(s, a->overrides, a->noverrides, &hparams);
 
     cli_observer obs;
     cli_observer_init(&obs, cli_verbosity(a, s->cfg.fit.verbose), a->json,
@@ -136,9 +152,13 @@ static int run(session *s, const cli_args *a, fit_run_info *info, dl_err *err)
     f.msg = stderr;
     f.saver = s;
     f.save = save_current;
+    f.hparams = hparams.v;
+    f.nhparams = hparams.n;
+    f.config_text = config;
+    f.model_json = model_json;
     if (cb_create(&s->cfg.fit.callbacks, &f.callbacks, &f.ncallbacks, err))
         return DL_ERR;
-    rc = fit_run(&f, err);
+    int rc = fit_run(&f, err);
     cb_free(f.callbacks, f.ncallbacks);
     if (rc)
         return DL_ERR;

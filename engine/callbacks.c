@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const cb_kind cb_model_checkpoint, cb_csv_logger;
+extern const cb_kind cb_model_checkpoint, cb_csv_logger, cb_tensorboard;
+const void *cb_tensorboard_default_args(void);
 
 static const char *const mode_names[] = {"auto", "min", "max", NULL};
 enum { MODE_AUTO, MODE_MIN, MODE_MAX };
@@ -320,26 +321,42 @@ static const cb_kind cb_terminate_on_nan = {
 /* ---- the family ---- */
 
 static const dl_kind *const cb_kinds[] = {
-    &cb_early_stopping.base, &cb_model_checkpoint.base, &cb_reduce_lr.base,
-    &cb_lr_scheduler.base,   &cb_csv_logger.base,       &cb_terminate_on_nan.base,
+    &cb_early_stopping.base, &cb_model_checkpoint.base,   &cb_reduce_lr.base,
+    &cb_lr_scheduler.base,   &cb_csv_logger.base,         &cb_terminate_on_nan.base,
+    &cb_tensorboard.base,
 };
 
-const dl_family cb_family = {"callback", cb_kinds, 6, NULL, NULL};
+const dl_family cb_family = {"callback", cb_kinds, 7, NULL, NULL};
+
+static int cb_init(callback *c, const cb_kind *kind, const void *args, dl_err *err)
+{
+    c->state = calloc(1, kind->state_size ? kind->state_size : 1);
+    if (!c->state)
+        return dl_fail(err, DL_EXIT_FAIL, "out of memory");
+    c->kind = kind;
+    c->args = args;
+    return DL_OK;
+}
 
 int cb_create(const dl_kind_list *list, callback **out, int *n, dl_err *err)
 {
+    int has_tensorboard = 0;
     *n = 0;
     *out = calloc((size_t)list->n + 1, sizeof **out);
     if (!*out)
         return dl_fail(err, DL_EXIT_FAIL, "out of memory");
     for (int i = 0; i < list->n; i++) {
-        callback *c = &(*out)[i];
-        c->kind = (const cb_kind *)list->v[i].kind; /* base is the first member */
-        c->args = list->v[i].args;
-        c->state = calloc(1, c->kind->state_size ? c->kind->state_size : 1);
-        if (!c->state)
-            return dl_fail(err, DL_EXIT_FAIL, "out of memory");
+        /* base is the first member of cb_kind */
+        const cb_kind *kind = (const cb_kind *)list->v[i].kind;
+        if (cb_init(&(*out)[i], kind, list->v[i].args, err))
+            return DL_ERR;
+        has_tensorboard |= kind == &cb_tensorboard;
         *n = i + 1;
+    }
+    if (!has_tensorboard) {
+        if (cb_init(&(*out)[*n], &cb_tensorboard, cb_tensorboard_default_args(), err))
+            return DL_ERR;
+        (*n)++;
     }
     return DL_OK;
 }

@@ -1,6 +1,6 @@
 /* callbacks.h: Keras callbacks with Keras defaults and messages:
  * EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, LearningRateScheduler,
- * CSVLogger, TerminateOnNaN. */
+ * CSVLogger, TerminateOnNaN, TensorBoard. */
 #ifndef CB_CALLBACKS_H
 #define CB_CALLBACKS_H
 
@@ -26,7 +26,8 @@ struct callback {
     void *state;                /* [kind->state_size] */
 };
 
-/* Instances for a configured list (fit.callbacks). */
+/* Instances for a configured list (fit.callbacks), plus a TensorBoard
+ * instance with default arguments when the list has none. */
 int cb_create(const dl_kind_list *list, callback **out, int *n, dl_err *err);
 void cb_free(callback *cbs, int n);
 

@@ -3,6 +3,7 @@
 #ifndef FIT_FIT_H
 #define FIT_FIT_H
 
+#include "engine/tb_writer.h"
 #include "engine/train.h"
 
 #include <stdio.h>
@@ -24,6 +25,12 @@ typedef struct fit_ctx {
     int (*save)(void *saver, const char *path, dl_err *err);
     int ncallbacks;
     callback *callbacks;
+    /* for the TensorBoard callback: the run's hyperparameters (HParams),
+     * the resolved config and the Keras-style model JSON (may be NULL) */
+    const tb_hparam *hparams;
+    int nhparams;
+    const char *config_text;
+    const char *model_json;
     train_logs last;            /* logs of the last finished epoch */
     int epochs_run;
 } fit_ctx;

@@ -1,12 +1,14 @@
 """Writes the small datasets the end-to-end tests train on (stdlib only).
 
-usage: python3 gen_data.py OUTDIR
+usage: python3 gen_data.py OUTDIR [big]
 
   blobs_{train,test}-images.idx.gz / -labels.idx.gz  3 classes of 8x8 uint8
       images: each class lights a different band of rows, plus noise
   blobs_{train,test}.csv   4 features, label column "species" (0..2),
       header, a quoted text column "note" the configs leave out
   linear_{train,test}.csv  regression: y = 2 a - 3 b + 0.5 c + 1 + noise
+  with "big": only blobs_big-images.idx.gz / -labels, 40,000 images (runs
+      that must last a few seconds)
 """
 import gzip
 import random
@@ -47,6 +49,11 @@ def blob_rows(rng, n):
 def main():
     out = sys.argv[1]
     rng = random.Random(1234)
+    if sys.argv[2:] == ["big"]:
+        images, labels = blob_images(rng, 40000)
+        idx_write(f"{out}/blobs_big-images.idx.gz", (40000, 8, 8), images)
+        idx_write(f"{out}/blobs_big-labels.idx.gz", (40000,), labels)
+        return
     for split, n in (("train", 600), ("test", 200)):
         images, labels = blob_images(rng, n)
         idx_write(f"{out}/blobs_{split}-images.idx.gz", (n, 8, 8), images)
