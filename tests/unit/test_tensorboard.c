@@ -2,9 +2,8 @@
  * tensorboard-format.md: CRC32C vectors (§2.4), varints and keys (§3), the
  * worked examples byte for byte (§7.4, §7.5, §8), histogram buckets, PNG
  * round trips, and whole files read back by a reader as strict as
- * TensorBoard's, cut at every byte and corrupted.
- * `test_tensorboard --write-demo DIR` writes a sample log directory for
- * tests/e2e/tb_read.py. */
+ * TensorBoard's (tb_reader.h), cut at every byte and corrupted. What
+ * TensorBoard itself reads is tests/e2e/test_tensorboard.sh's job. */
 #include "engine/tb_internal.h"
 #include "tests/unit/check.h"
 
