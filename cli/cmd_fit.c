@@ -12,10 +12,33 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+/* First SIGINT/SIGTERM: stop after the current batch; a second SIGINT ends
+ * the process at once. */
+static volatile sig_atomic_t interrupt_requested;
+
+static void on_interrupt(int sig)
+{
+    if (interrupt_requested && sig == SIGINT)
+        _exit(DL_EXIT_INTERRUPTED);
+    interrupt_requested = 1;
+}
+
+static void catch_interrupts(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
 
 typedef struct fit_run_info {
     char run_dir[4096];
@@ -156,12 +179,17 @@ static int train(session *s, const cli_args *a, fit_run_info *info, const char *
     f.nhparams = hparams.n;
     f.config_text = config;
     f.model_json = model_json;
+    f.interrupt = &interrupt_requested;
+    catch_interrupts();
     if (cb_create(&s->cfg.fit.callbacks, &f.callbacks, &f.ncallbacks, err))
         return DL_ERR;
     int rc = fit_run(&f, err);
     cb_free(f.callbacks, f.ncallbacks);
     if (rc)
         return DL_ERR;
+    if (f.interrupted)
+        return dl_fail(err, DL_EXIT_INTERRUPTED,
+                       "interrupted in epoch %d; the model was not saved", f.epoch + 1);
     if (f.nan_stopped)
         return dl_fail(err, DL_EXIT_FAIL,
                        "training stopped: the loss is not finite (epoch %d); the model was "

@@ -7,7 +7,9 @@
  *   <log_dir>/validation/events... epoch_<metric>,
  *                                  evaluation_<metric>_vs_iterations
  * Every fit writes these (a default instance runs when the config names no
- * TensorBoard callback). The writers buffer in memory and flush at each
+ * TensorBoard callback). A run stopped by a non-finite loss, an interrupt or
+ * an error ends its HParams session as FAILURE (with a "status" text saying
+ * which, where known). The writers buffer in memory and flush at each
  * epoch's end and every few seconds, so no step pays for a system call. */
 #include "engine/callbacks.h"
 
@@ -218,7 +220,13 @@ static int end_session(tensorboard_state *s, int status, dl_err *err)
 
 static int tensorboard_train_end(callback *c, fit_ctx *f, dl_err *err)
 {
-    return end_session(c->state, f->nan_stopped ? TB_STATUS_FAILURE : TB_STATUS_SUCCESS, err);
+    tensorboard_state *s = c->state;
+    const char *why = f->nan_stopped ? "stopped: the loss is not finite"
+                      : f->interrupted ? "interrupted"
+                                       : NULL;
+    if (why && tb_text(s->root, "status", 0, why, err))
+        return DL_ERR;
+    return end_session(s, why ? TB_STATUS_FAILURE : TB_STATUS_SUCCESS, err);
 }
 
 /* A fit that failed part way still leaves a closed, readable session. */

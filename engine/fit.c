@@ -30,6 +30,8 @@ static int train_one_epoch(fit_ctx *f, dl_err *err)
         if (obs && obs->batch_end)
             obs->batch_end(obs->user, step, t);
         EACH_CALLBACK(f, batch_end, step - 1, loss, err);
+        if (f->interrupt && *f->interrupt)
+            f->interrupted = f->stop_training = 1;
     }
     return DL_OK;
 }
@@ -45,6 +47,8 @@ int fit_run(fit_ctx *f, dl_err *err)
         EACH_CALLBACK(f, epoch_begin, err);
         if (train_one_epoch(f, err))
             return DL_ERR;
+        if (f->interrupted)
+            break;
         train_logs logs;
         logs_clear(&logs);
         trainer_pass_logs(t, "", &logs);

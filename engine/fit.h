@@ -6,6 +6,7 @@
 #include "engine/tb_writer.h"
 #include "engine/train.h"
 
+#include <signal.h>
 #include <stdio.h>
 
 typedef struct callback callback;
@@ -20,6 +21,9 @@ typedef struct fit_ctx {
     FILE *msg;                  /* callback messages (stderr) */
     int stop_training;          /* set by callbacks */
     int nan_stopped;            /* TerminateOnNaN stopped the run */
+    volatile sig_atomic_t *interrupt; /* set by a signal handler: stop after
+                                         the current batch (may be NULL) */
+    int interrupted;            /* the run stopped on *interrupt */
     /* Saves the model's current weights with its config, atomically. */
     void *saver;
     int (*save)(void *saver, const char *path, dl_err *err);
