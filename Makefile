@@ -83,3 +83,8 @@ clean:
 	rm -rf $(BUILD) dltrain
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/cli/main.d
+
+# Speed and memory against PyTorch and Keras (tests/bench/README.md).
+.PHONY: bench
+bench: dltrain
+	sh tests/bench/bench_mlp.sh
