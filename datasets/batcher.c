@@ -1,14 +1,13 @@
 /* batcher.c: batches of float32 samples and targets in a seeded order, and
  * Keras's validation split point. An epoch's order depends only on (seed,
  * epoch), never on earlier epochs, so a resumed run sees the same batches. */
-#include "datasets/dataset.h"
+#include "datasets/loaders.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* splitmix64: advances *state and returns the next 64 random bits. */
-static uint64_t ds_splitmix64(uint64_t *state)
+uint64_t ds_splitmix64(uint64_t *state)
 {
     uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -16,9 +15,7 @@ static uint64_t ds_splitmix64(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-/* Uniform in [0, bound): draws at or above the largest multiple of bound
- * are rejected, so there is no modulo bias. */
-static uint64_t ds_uniform(uint64_t *state, uint64_t bound)
+uint64_t ds_uniform(uint64_t *state, uint64_t bound)
 {
     uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
     uint64_t r;
@@ -72,6 +69,12 @@ void ds_batcher_epoch(ds_batcher *b, int epoch)
         b->order[i] = b->order[j];
         b->order[j] = t;
     }
+}
+
+void ds_batcher_seek(ds_batcher *b, size_t batches)
+{
+    size_t pos = batches * (size_t)b->batch_size;
+    b->pos = pos < b->count ? pos : b->count;
 }
 
 int ds_batcher_next(ds_batcher *b, float *x, float *y)

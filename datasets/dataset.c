@@ -32,6 +32,26 @@ static const dl_arg ds_csv_arg_rows[] = {
     {.key = NULL},
 };
 
+static const char *const ds_color_modes[] = {"grayscale", "rgb", "rgba", NULL};
+static const char *const ds_on_error_choices[] = {"error", "skip", NULL};
+
+static const dl_arg ds_images_arg_rows[] = {
+    {.key = "directory", .type = DL_ARG_STRING, .offset = offsetof(ds_images_args, directory)},
+    {.key = "color_mode", .type = DL_ARG_ENUM, .offset = offsetof(ds_images_args, color_mode),
+     .def = "rgb", .choices = ds_color_modes},
+    {.key = "image_size", .type = DL_ARG_TUPLE, .offset = offsetof(ds_images_args, image_size),
+     .def = "[256, 256]", .min = 1, .max = DS_IMAGE_MAX_SIDE, .len = 2},
+    {.key = "class_names", .type = DL_ARG_STRINGS,
+     .offset = offsetof(ds_images_args, class_names), .def = "[]"},
+    {.key = "seed", .type = DL_ARG_INT, .offset = offsetof(ds_images_args, seed), .def = "1337",
+     .min = 0, .max = INT_MAX},
+    {.key = "on_error", .type = DL_ARG_ENUM, .offset = offsetof(ds_images_args, on_error),
+     .def = "error", .choices = ds_on_error_choices},
+    {.key = "follow_links", .type = DL_ARG_BOOL,
+     .offset = offsetof(ds_images_args, follow_links), .def = "false"},
+    {.key = NULL},
+};
+
 /* The delimiter is one byte, and not one that libcsv gives another meaning. */
 static int ds_csv_check(const void *args, char *why, size_t why_len)
 {
@@ -48,6 +68,19 @@ static int ds_csv_check(const void *args, char *why, size_t why_len)
     return DL_OK;
 }
 
+/* A class listed twice would get two labels for the same images. */
+static int ds_images_check(const void *args, char *why, size_t why_len)
+{
+    const dl_strings *names = &((const ds_images_args *)args)->class_names;
+    for (int i = 0; i < names->n; i++)
+        for (int j = 0; j < i; j++)
+            if (!strcmp(names->v[i], names->v[j])) {
+                snprintf(why, why_len, "class_names lists \"%s\" twice", names->v[i]);
+                return DL_ERR;
+            }
+    return DL_OK;
+}
+
 const dl_kind ds_idx_kind = {
     .name = "idx",
     .args = ds_idx_arg_rows,
@@ -61,12 +94,19 @@ const dl_kind ds_csv_kind = {
     .check = ds_csv_check,
 };
 
-static const dl_kind *const ds_format_kinds[] = {&ds_idx_kind, &ds_csv_kind};
+const dl_kind ds_images_kind = {
+    .name = "images",
+    .args = ds_images_arg_rows,
+    .args_size = sizeof(ds_images_args),
+    .check = ds_images_check,
+};
+
+static const dl_kind *const ds_format_kinds[] = {&ds_idx_kind, &ds_csv_kind, &ds_images_kind};
 
 const dl_family ds_format_family = {
     .what = "data format",
     .kinds = ds_format_kinds,
-    .n = 2,
+    .n = 3,
     .selector = "format",   /* `{format: idx, images: ...}` */
 };
 
@@ -81,6 +121,8 @@ int ds_open(const dl_kind_ref *source, int flags, ds_dataset *d, dl_err *err)
         rc = ds_idx_load(source->args, flags, d, err);
     else if (source->kind == &ds_csv_kind)
         rc = ds_csv_load(source->args, flags, d, err);
+    else if (source->kind == &ds_images_kind)
+        rc = ds_images_load(source->args, d, err);
     else
         return dl_fail(err, DL_EXIT_USAGE, "unknown data format '%s'",
                        source->kind ? source->kind->name : "null");
@@ -100,6 +142,12 @@ void ds_free(ds_dataset *d)
     for (size_t j = 0; d->feature_names && j < d->sample_size; j++)
         free(d->feature_names[j]);
     free(d->feature_names);
+    for (size_t i = 0; d->sample_files && i < d->n; i++)
+        free(d->sample_files[i]);
+    free(d->sample_files);
+    for (int k = 0; d->class_names && k < d->nclasses; k++)
+        free(d->class_names[k]);
+    free(d->class_names);
     memset(d, 0, sizeof *d);
 }
 
@@ -123,7 +171,9 @@ void ds_summarize_labels(ds_dataset *d)
 
 void ds_where(const ds_dataset *d, size_t i, char *buf, size_t n)
 {
-    if (d->line && i < d->n)
+    if (d->sample_files && i < d->n)
+        snprintf(buf, n, "%s", d->sample_files[i]);
+    else if (d->line && i < d->n)
         snprintf(buf, n, "%s:%u", d->source, d->line[i]);
     else if (d->labels && !d->line)
         snprintf(buf, n, "%s: byte %zu (sample %zu)", d->label_source, DS_IDX_LABELS_HEADER + i, i);

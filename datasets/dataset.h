@@ -1,6 +1,7 @@
-/* dataset.h: loaders (IDX, CSV) behind one in-memory dataset and one batch
- * iterator. Samples stay in their stored type (uint8 images, float CSV
- * features) and become float32 per batch. No loader knows about the model. */
+/* dataset.h: loaders (IDX, CSV, PNG folders) behind one in-memory dataset
+ * and one batch iterator. Samples stay in their stored type (uint8 images,
+ * float CSV features) and become float32 per batch. No loader knows about
+ * the model. */
 #ifndef DS_DATASET_H
 #define DS_DATASET_H
 
@@ -23,8 +24,23 @@ typedef struct ds_csv_args {
     char *delimiter;        /* one character, default "," */
 } ds_csv_args;
 
+/* format: images: a folder of class sub-directories of PNG files (Keras's
+ * image_dataset_from_directory; formats.md §4). */
+enum { DS_COLOR_GRAYSCALE, DS_COLOR_RGB, DS_COLOR_RGBA };   /* color_mode */
+enum { DS_ON_ERROR_ERROR, DS_ON_ERROR_SKIP };               /* on_error */
+
+typedef struct ds_images_args {
+    char *directory;
+    int color_mode;         /* DS_COLOR_*: 1, 3 or 4 channels */
+    dl_tuple image_size;    /* [height, width]; every image is resized to it */
+    dl_strings class_names; /* n == 0: every sub-directory, sorted */
+    int seed;               /* of the shuffle of the sorted file list */
+    int on_error;           /* DS_ON_ERROR_*: a bad image fails or is skipped */
+    int follow_links;       /* descend into symlinked sub-directories */
+} ds_images_args;
+
 extern const dl_family ds_format_family;
-extern const dl_kind ds_idx_kind, ds_csv_kind;
+extern const dl_kind ds_idx_kind, ds_csv_kind, ds_images_kind;
 
 /* ---- a loaded dataset ---- */
 typedef struct ds_dataset {
@@ -40,6 +56,9 @@ typedef struct ds_dataset {
     int max_label;          /* largest label when integral */
     uint32_t *line;         /* CSV: 1-based line of each sample; NULL for IDX */
     char **feature_names;   /* CSV with header: [sample_size]; else NULL */
+    char **sample_files;    /* images: [n] file of each sample; else NULL */
+    char **class_names;     /* images: [nclasses] label i names class i; else NULL */
+    int nclasses;
 } ds_dataset;
 
 enum { DS_NEED_LABELS = 0, DS_NO_LABELS = 1 };
@@ -51,12 +70,24 @@ enum { DS_NEED_LABELS = 0, DS_NO_LABELS = 1 };
 int ds_open(const dl_kind_ref *source, int flags, ds_dataset *d, dl_err *err);
 void ds_free(ds_dataset *d);
 
-/* "labels.idx1: byte 1234 (sample 1226)" or "data.csv:17" for sample i. */
+/* "labels.idx1: byte 1234 (sample 1226)", "data.csv:17" or the image file
+ * "train/cat/a.png" for sample i. */
 void ds_where(const ds_dataset *d, size_t i, char *buf, size_t n);
 
 /* Every label must be an integer in [0, num_classes): otherwise an error
  * naming the first bad sample's file and place. */
 int ds_check_classes(const ds_dataset *d, int num_classes, dl_err *err);
+
+/* Largest image side read (PNG files and image_size alike). */
+#define DS_IMAGE_MAX_SIDE 16384
+
+/* Reads one PNG file of any colour type and bit depth as 8-bit pixels with
+ * `channels` (1 gray, 2 gray + alpha, 3 RGB, 4 RGBA) per pixel, resized to
+ * height x width like tf.image.resize (bilinear) unless it has that size:
+ * out [height, width, channels]. A missing, non-PNG or corrupt file is an
+ * error naming it; exit code 1. */
+int ds_load_image(const char *path, int channels, int height, int width, uint8_t *out,
+                  dl_err *err);
 
 /* ---- batch iterator over samples [begin, begin + count) ---- */
 typedef struct ds_batcher {
@@ -81,6 +112,8 @@ void ds_batcher_epoch(ds_batcher *b, int epoch);
  * with the next batch; returns rows (the last batch may be partial), 0 at
  * the end of the epoch. */
 int ds_batcher_next(ds_batcher *b, float *x, float *y);
+/* Skips the epoch's first `batches` batches (a resumed epoch). */
+void ds_batcher_seek(ds_batcher *b, size_t batches);
 size_t ds_batcher_steps(const ds_batcher *b);   /* ceil(count / batch_size) */
 void ds_batcher_free(ds_batcher *b);
 

@@ -12,8 +12,17 @@
 
 int ds_idx_load(const ds_idx_args *args, int flags, ds_dataset *d, dl_err *err);
 int ds_csv_load(const ds_csv_args *args, int flags, ds_dataset *d, dl_err *err);
+/* Labels are the class directories, so images always have them. */
+int ds_images_load(const ds_images_args *args, ds_dataset *d, dl_err *err);
 
 /* Sets labels_integral and max_label from d->labels. */
 void ds_summarize_labels(ds_dataset *d);
+
+/* batcher.c: the seeded generator the shuffles use. splitmix64 advances
+ * *state and returns the next 64 random bits; ds_uniform is uniform in
+ * [0, bound), rejecting draws above the largest multiple of bound (no
+ * modulo bias). */
+uint64_t ds_splitmix64(uint64_t *state);
+uint64_t ds_uniform(uint64_t *state, uint64_t bound);
 
 #endif
