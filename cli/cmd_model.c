@@ -159,6 +159,76 @@ done:
     return rc;
 }
 
+static int is_png(const char *path)
+{
+    static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char head[8] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return got == sizeof head && !memcmp(head, signature, sizeof head);
+}
+
+/* Writes "image.png: Sneaker 0.9731, Sandal 0.0212, Bag 0.0040" (the top
+ * three classes by probability, names from the model's class_names). */
+static void print_top_classes(FILE *out, const session *s, const char *path, const float *p,
+                              int cols)
+{
+    int shown[3] = {-1, -1, -1};
+    fprintf(out, "%s:", path);
+    for (int rank = 0; rank < 3 && rank < cols; rank++) {
+        int best = -1;
+        for (int k = 0; k < cols; k++)
+            if (k != shown[0] && k != shown[1] && (best < 0 || p[k] > p[best]))
+                best = k;
+        shown[rank] = best;
+        const char *name = session_class_name(s, best);
+        if (name)
+            fprintf(out, "%s %s %.4f", rank ? "," : "", name, p[best]);
+        else
+            fprintf(out, "%s class_%d %.4f", rank ? "," : "", best, p[best]);
+    }
+    fputc('\n', out);
+}
+
+/* PNG inputs: decoded and resized to the model's [h, w, c] input like the
+ * training images, in batches. */
+static int predict_images(session *s, char *const *paths, int n, FILE *out, dl_err *err)
+{
+    model *m = &s->m;
+    const dl_shape *in = &m->input_shape;
+    int cols = (int)dl_shape_size(model_output_shape(m));
+    if (in->ndim != 3 || in->dim[2] < 1 || in->dim[2] > 4)
+        return dl_fail(err, DL_EXIT_USAGE,
+                       "%s: the model's input_shape is not [height, width, 1..4 channels]; "
+                       "it does not take images",
+                       paths[0]);
+    size_t size = dl_shape_size(in);
+    uint8_t *pixels = malloc(size);
+    float *probs = malloc((size_t)s->t.batch_cap * (size_t)cols * sizeof(float));
+    int rc = pixels && probs ? DL_OK : dl_fail(err, DL_EXIT_FAIL, "out of memory");
+    ly_ctx ctx = {0, 0};
+    for (int first = 0; rc == DL_OK && first < n; first += s->t.batch_cap) {
+        int rows = n - first < s->t.batch_cap ? n - first : s->t.batch_cap;
+        for (int r = 0; r < rows && rc == DL_OK; r++) {
+            rc = ds_load_image(paths[first + r], in->dim[2], in->dim[0], in->dim[1], pixels, err);
+            for (size_t i = 0; rc == DL_OK && i < size; i++)
+                s->t.x_host[(size_t)r * size + i] = pixels[i] * (float)s->cfg.data.rescale;
+        }
+        if (rc)
+            break;
+        m->be->upload(m->be, m->acts[0], s->t.x_host, (size_t)rows * size);
+        m->be->download(m->be, probs, model_forward(m, rows, &ctx), (size_t)rows * cols);
+        for (int r = 0; r < rows; r++)
+            print_top_classes(out, s, paths[first + r], probs + (size_t)r * cols, cols);
+    }
+    free(pixels);
+    free(probs);
+    return rc;
+}
+
 int cmd_predict(int argc, char **argv)
 {
     cli_args a;
@@ -179,8 +249,11 @@ int cmd_predict(int argc, char **argv)
         goto done;
     }
     rc = DL_OK;
-    for (int i = 1; i < a.npositional && rc == DL_OK; i++)
-        rc = predict_file(&s, a.positional[i], out, i == 1, &err);
+    if (is_png(a.positional[1]))
+        rc = predict_images(&s, (char *const *)a.positional + 1, a.npositional - 1, out, &err);
+    else
+        for (int i = 1; i < a.npositional && rc == DL_OK; i++)
+            rc = predict_file(&s, a.positional[i], out, i == 1, &err);
     if (fflush(out) && rc == DL_OK)
         rc = dl_fail(&err, DL_EXIT_FAIL, "cannot write %s", a.output ? a.output : "stdout");
 done:

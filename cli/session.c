@@ -121,12 +121,30 @@ static int open_checked(session *s, const dl_kind_ref *src, const char *which, d
     return check_data(s, d, which, src->where ? src->where : s->cfg.path, err);
 }
 
+/* An image folder names its classes: they go into the config (and so into
+ * the saved model) unless the config lists its own. */
+static int adopt_class_names(session *s, const ds_dataset *d, dl_err *err)
+{
+    dl_strings *names = &s->cfg.data.class_names;
+    if (names->n || !d->nclasses)
+        return DL_OK;
+    names->v = cfg_arena_alloc(s->cfg.arena, sizeof(char *) * (size_t)d->nclasses);
+    for (int k = 0; names->v && k < d->nclasses; k++)
+        if (!(names->v[k] = cfg_arena_strdup(s->cfg.arena, d->class_names[k])))
+            names->v = NULL;
+    if (!names->v)
+        return dl_fail(err, DL_EXIT_FAIL, "out of memory");
+    names->n = d->nclasses;
+    return DL_OK;
+}
+
 int session_train_data(session *s, dl_err *err)
 {
     const cfg_data *data = &s->cfg.data;
     const cfg_fit *fit = &s->cfg.fit;
     int val_batch = fit->validation_batch_size ? fit->validation_batch_size : fit->batch_size;
-    if (open_checked(s, &data->train, "data.train", &s->train_ds, err))
+    if (open_checked(s, &data->train, "data.train", &s->train_ds, err) ||
+        adopt_class_names(s, &s->train_ds, err))
         return DL_ERR;
     size_t n = s->train_ds.n, train_count = n;
     if (data->validation.kind) {

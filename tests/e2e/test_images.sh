@@ -89,6 +89,16 @@ vacc=$(tail -n 1 "$WORK/out" |
 check "validation accuracy $vacc >= 0.8" python3 -c "import sys; sys.exit(0 if $vacc >= 0.8 else 1)"
 check "resolved config keeps the image defaults" grep -q "seed: 1337" runs/shapes/config.yaml
 
+# predict on PNG files: the top classes by name
+run_dl 0 predict runs/shapes/model.safetensors shapes/hstripes/01.png shapes/square/02.png \
+    shapes/vstripes/03.png
+out_has "shapes/hstripes/01.png: hstripes "
+out_has "shapes/square/02.png: square "
+out_has "shapes/vstripes/03.png: vstripes "
+check "three classes per line" test "$(grep -o ',' "$WORK/out" | wc -l)" -eq 6
+run_dl 1 predict runs/shapes/model.safetensors shapes/square/02.png shapes/square/notes.jpg
+err_has "notes.jpg"
+
 run_dl 1 fit images.yaml -q --set data.train.on_error=error --run-name strict
 err_has "shapes/square/notes.jpg: a JPEG image"
 
