@@ -76,6 +76,8 @@ int cli_parse(const char *cmd, int argc, char **argv, int first, const char *all
             snprintf(a->seed_set, sizeof a->seed_set, "seed=%s", value);
         } else if (!strcmp(key, "device")) {
             snprintf(a->device_set, sizeof a->device_set, "device=%s", value);
+        } else if (!strcmp(key, "resume")) {
+            a->resume = value;
         } else if (!strcmp(key, "run-dir")) {
             a->run_dir = value;
         } else if (!strcmp(key, "run-name")) {
@@ -91,9 +93,9 @@ int cli_parse(const char *cmd, int argc, char **argv, int first, const char *all
         a->overrides[a->noverrides++] = a->seed_set;
     if (a->device_set[0])
         a->overrides[a->noverrides++] = a->device_set;
-    if (a->run_dir && a->run_name)
-        return dl_fail(err, DL_EXIT_USAGE, "dltrain %s: give --run-dir or --run-name, not both",
-                       cmd);
+    if (!!a->run_dir + !!a->run_name + !!a->resume > 1)
+        return dl_fail(err, DL_EXIT_USAGE,
+                       "dltrain %s: give one of --run-dir, --run-name and --resume", cmd);
     return DL_OK;
 }
 

@@ -12,7 +12,7 @@ typedef struct cli_args {
     int npositional;
     const char *overrides[CLI_MAX_OVERRIDES];   /* --set, then --seed/--device */
     int noverrides;
-    const char *run_dir, *run_name, *data, *output;
+    const char *run_dir, *run_name, *data, *output, *resume;
     int threads;                /* 0: default */
     int json, quiet, verbose;
     char seed_set[64], device_set[64];

@@ -2,6 +2,7 @@
 #include "cli/commands.h"
 #include "cli/modelio.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,14 +15,18 @@ typedef struct command {
 
 static const command commands[] = {
     {"fit", cmd_fit,
-     "dltrain fit CONFIG [--set K=V]... [--run-dir DIR | --run-name NAME] [--device D]\n"
-     "                   [--seed N] [--threads N] [--json] [-q|-v]",
+     "dltrain fit CONFIG [--set K=V]... [--run-dir DIR | --run-name NAME | --resume RUN]\n"
+     "                   [--device D] [--seed N] [--threads N] [--json] [-q|-v]",
      "Train the model a config describes and save it in a run directory\n"
-     "(runs_dir/NAME: config.yaml, model.safetensors, callback files).\n"
+     "(runs_dir/NAME: config.yaml, model.safetensors, checkpoints/last.safetensors,\n"
+     "TensorBoard event files, callback files). Ctrl-C stops after the current\n"
+     "batch with a checkpoint (exit 130); a non-finite loss stops the run (exit 1).\n"
      "  --set K=V       change a config value (YAML), e.g. --set fit.epochs=5,\n"
      "                  --set model.layers[1].Dense.units=512; repeatable\n"
      "  --run-dir DIR   write the run here (must not hold a model yet)\n"
      "  --run-name NAME run directory runs_dir/NAME (NAME_1, ... if taken)\n"
+     "  --resume RUN    continue RUN (or RUN/checkpoints/FILE) exactly where its\n"
+     "                  checkpoint stopped; raise fit.epochs with --set to go further\n"
      "  --device D      cpu, gpu or auto        --seed N   the run's seed\n"
      "  --threads N     OpenBLAS threads        --json     JSON lines on stdout\n"
      "  -q              no progress output      -v         more detail\n"},
@@ -76,6 +81,9 @@ int cmd_help(const char *name)
 
 int main(int argc, char **argv)
 {
+    /* past a file-size limit, writes fail with EFBIG (reported, the old
+     * files kept) instead of the process dying */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         cmd_help(NULL);
         return DL_EXIT_USAGE;

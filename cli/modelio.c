@@ -1,8 +1,6 @@
 /* modelio.c: saving and loading model files. */
 #include "cli/modelio.h"
 
-#include "engine/safetensors.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +12,16 @@ static void tensor_name(const ly_layer *l, const ly_param *p, char *buf, size_t 
     snprintf(buf, n, "%s/%s", l->name, p->name);
 }
 
-int modelio_save(const session *s, const char *path, dl_err *err)
+#define MAX_META 8
+
+int modelio_save_with(const session *s, const char *path, const st_out *extra, int nextra,
+                      const char *const *keys, const char *const *values, int nmeta,
+                      dl_err *err)
 {
     const model *m = &s->m;
+    if (m->nparams + nextra > MAX_TENSORS || nmeta + 2 > MAX_META)
+        return dl_fail(err, DL_EXIT_FAIL, "%s: too many tensors (%d) to save", path,
+                       m->nparams + nextra);
     char names[MAX_TENSORS][128];
     st_out tensors[MAX_TENSORS];
     int n = 0;
@@ -29,22 +34,33 @@ int modelio_save(const session *s, const char *path, dl_err *err)
     }
     model_get_weights(m, host);
     for (int i = 0; i < m->nlayers; i++)
-        for (int j = 0; j < m->layers[i].nparams && n < MAX_TENSORS; j++, n++) {
+        for (int j = 0; j < m->layers[i].nparams; j++, n++) {
             const ly_param *p = &m->layers[i].params[j];
             tensor_name(&m->layers[i], p, names[n], sizeof names[n]);
             tensors[n] = (st_out){names[n], ST_F32, p->shape.ndim, {0}, host + p->offset};
             for (int d = 0; d < p->shape.ndim; d++)
                 tensors[n].shape[d] = p->shape.dim[d];
         }
-    const char *keys[] = {"dltrain.version", "dltrain.config"};
-    const char *values[] = {DLTRAIN_VERSION, config};
-    int rc = st_save(path, keys, values, 2, tensors, n, err);
+    for (int i = 0; i < nextra; i++)
+        tensors[n++] = extra[i];
+    const char *all_keys[MAX_META] = {"dltrain.version", "dltrain.config"};
+    const char *all_values[MAX_META] = {DLTRAIN_VERSION, config};
+    for (int i = 0; i < nmeta; i++) {
+        all_keys[2 + i] = keys[i];
+        all_values[2 + i] = values[i];
+    }
+    int rc = st_save(path, all_keys, all_values, 2 + nmeta, tensors, n, err);
     free(host);
     free(config);
     return rc;
 }
 
-static int load_weights(session *s, const st_file *f, dl_err *err)
+int modelio_save(const session *s, const char *path, dl_err *err)
+{
+    return modelio_save_with(s, path, NULL, 0, NULL, NULL, 0, err);
+}
+
+int modelio_load_weights(session *s, const st_file *f, int allow_state, dl_err *err)
 {
     model *m = &s->m;
     int expected = 0;
@@ -73,7 +89,7 @@ static int load_weights(session *s, const st_file *f, dl_err *err)
                 return DL_ERR;
             }
         }
-    if (f->ntensors != expected) {
+    if (f->ntensors != expected && !allow_state) {
         free(host);
         return dl_fail(err, DL_EXIT_FAIL,
                        "%s: %d tensors, but the model's config has %d weights (unexpected "
@@ -102,8 +118,9 @@ int modelio_load(session *s, const char *path, const char *const *overrides, int
         snprintf(origin, sizeof origin, "%s [dltrain.config]", path);
         if (config_load_text(config, origin, overrides, noverrides, &s->cfg, err) == DL_OK) {
             s->have_cfg = 1;
+            int checkpoint = st_meta(&f, "dltrain.checkpoint") != NULL;
             rc = session_backend(s, threads, 0, err) || session_model(s, 0, err) ||
-                         load_weights(s, &f, err)
+                         modelio_load_weights(s, &f, checkpoint, err)
                      ? DL_ERR
                      : DL_OK;
         }

@@ -92,6 +92,11 @@ static void feed_begin_epoch(void *ctx, int epoch)
     ds_batcher_epoch(&((data_feed *)ctx)->batcher, epoch);
 }
 
+static void feed_seek(void *ctx, size_t batches)
+{
+    ds_batcher_seek(&((data_feed *)ctx)->batcher, batches);
+}
+
 static int feed_next(void *ctx, float *x, float *y)
 {
     return ds_batcher_next(&((data_feed *)ctx)->batcher, x, y);
@@ -109,7 +114,8 @@ static int feed_init(session *s, data_feed *f, ds_dataset *d, size_t begin, size
     if (ds_batcher_init(&f->batcher, d, begin, count, batch_size, (float)s->cfg.data.rescale,
                         shuffle, config_seed(&s->cfg), one_hot, err))
         return DL_ERR;
-    f->src = (batch_source){f, ds_batcher_steps(&f->batcher), count, feed_begin_epoch, feed_next};
+    f->src = (batch_source){f, ds_batcher_steps(&f->batcher), count, feed_begin_epoch, feed_seek,
+                            feed_next};
     return DL_OK;
 }
 

@@ -62,6 +62,8 @@ static const dl_arg fit_table[] = {
     {"shuffle", DL_ARG_BOOL, offsetof(cfg_fit, shuffle), "true", 0, 0, 0, NULL, 0, NULL, NULL},
     {"verbose", DL_ARG_ENUM, offsetof(cfg_fit, verbose), "auto", 0, 0, 0, verbose_names, 0, NULL,
      NULL},
+    {"checkpoint", DL_ARG_BOOL, offsetof(cfg_fit, checkpoint), "true", 0, 0, 0, NULL, 0, NULL,
+     NULL},
     {"callbacks", DL_ARG_KINDS, offsetof(cfg_fit, callbacks), "[]", 0, 0, DL_ARG_NULLABLE, NULL,
      0, &cb_family, NULL},
     {0},

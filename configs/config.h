@@ -36,6 +36,7 @@ typedef struct cfg_fit {
     int validation_batch_size;  /* 0: batch_size */
     int shuffle;
     int verbose;                /* 0 silent, 1 bar, 2 line per epoch, 3 auto */
+    int checkpoint;             /* write checkpoints/last.safetensors each epoch */
     dl_kind_list callbacks;
 } cfg_fit;
 

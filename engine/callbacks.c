@@ -66,6 +66,7 @@ typedef struct early_args {
 typedef struct early_state {
     int wait, stopped_epoch, best_epoch, warned, maximize;
     double best;
+    size_t nweights;
     float *best_weights;        /* host [nweights], NULL until the first epoch */
 } early_state;
 
@@ -98,9 +99,9 @@ static int early_train_begin(callback *c, fit_ctx *f, dl_err *err)
     s->maximize = cb_mode_is_max(a->mode, a->monitor);
     s->best = s->maximize ? -INFINITY : INFINITY;
     s->wait = s->stopped_epoch = s->best_epoch = 0;
+    s->nweights = f->t->m->nweights;
     free(s->best_weights);
     s->best_weights = NULL;
-    (void)f;
     (void)err;
     return DL_OK;
 }
@@ -145,6 +146,8 @@ static int early_train_end(callback *c, fit_ctx *f, dl_err *err)
 {
     const early_args *a = c->args;
     early_state *s = c->state;
+    if (f->interrupted)
+        return DL_OK; /* the checkpoint holds the current weights; keep them */
     if (s->stopped_epoch > 0 && a->verbose > 0)
         fprintf(f->msg, "Epoch %d: early stopping\n", s->stopped_epoch + 1);
     if (a->restore_best_weights && s->best_weights) {
@@ -163,10 +166,60 @@ static void early_release(callback *c)
     free(s->best_weights);
 }
 
+/* name = prefix + field */
+static const char *field(char *buf, size_t n, const char *prefix, const char *name)
+{
+    snprintf(buf, n, "%s%s", prefix, name);
+    return buf;
+}
+
+static int early_save(const callback *c, ckpt *k, const char *prefix)
+{
+    const early_state *s = c->state;
+    char n[160];
+    int rc = ckpt_put_number(k, field(n, sizeof n, prefix, "wait"), s->wait) |
+             ckpt_put_number(k, field(n, sizeof n, prefix, "stopped_epoch"), s->stopped_epoch) |
+             ckpt_put_number(k, field(n, sizeof n, prefix, "best_epoch"), s->best_epoch) |
+             ckpt_put_number(k, field(n, sizeof n, prefix, "best"), s->best) |
+             ckpt_put_number(k, field(n, sizeof n, prefix, "has_best_weights"),
+                             s->best_weights != NULL);
+    if (s->best_weights)
+        rc |= ckpt_put_floats(k, field(n, sizeof n, prefix, "best_weights"), s->best_weights,
+                              s->nweights);
+    return rc ? DL_ERR : DL_OK;
+}
+
+static int early_load(callback *c, const ckpt *k, const char *prefix, dl_err *err)
+{
+    early_state *s = c->state;
+    char n[160];
+    double wait, stopped, best_epoch, has_weights;
+    if (ckpt_get_number(k, field(n, sizeof n, prefix, "wait"), &wait, err) ||
+        ckpt_get_number(k, field(n, sizeof n, prefix, "stopped_epoch"), &stopped, err) ||
+        ckpt_get_number(k, field(n, sizeof n, prefix, "best_epoch"), &best_epoch, err) ||
+        ckpt_get_number(k, field(n, sizeof n, prefix, "best"), &s->best, err) ||
+        ckpt_get_number(k, field(n, sizeof n, prefix, "has_best_weights"), &has_weights, err))
+        return DL_ERR;
+    s->wait = (int)wait;
+    s->stopped_epoch = (int)stopped;
+    s->best_epoch = (int)best_epoch;
+    if (!has_weights)
+        return DL_OK;
+    if (!s->best_weights && !(s->best_weights = malloc(s->nweights * sizeof(float))))
+        return dl_fail(err, DL_EXIT_FAIL, "out of memory");
+    return ckpt_get_floats(k, field(n, sizeof n, prefix, "best_weights"), s->best_weights,
+                           s->nweights, err);
+}
+
 static const cb_kind cb_early_stopping = {
-    {"EarlyStopping", NULL, NULL, early_table, sizeof(early_args), NULL},
-    sizeof(early_state), early_train_begin, NULL, NULL, early_epoch_end, early_train_end,
-    early_release,
+    .base = {"EarlyStopping", NULL, NULL, early_table, sizeof(early_args), NULL},
+    .state_size = sizeof(early_state),
+    .train_begin = early_train_begin,
+    .epoch_end = early_epoch_end,
+    .train_end = early_train_end,
+    .release = early_release,
+    .save_state = early_save,
+    .load_state = early_load,
 };
 
 /* ---- ReduceLROnPlateau ---- */
@@ -250,9 +303,38 @@ static int plateau_epoch_end(callback *c, fit_ctx *f, train_logs *logs, dl_err *
     return DL_OK;
 }
 
+static int plateau_save(const callback *c, ckpt *k, const char *prefix)
+{
+    const plateau_state *s = c->state;
+    char n[160];
+    int rc = ckpt_put_number(k, field(n, sizeof n, prefix, "wait"), s->wait) |
+             ckpt_put_number(k, field(n, sizeof n, prefix, "cooldown_counter"),
+                             s->cooldown_counter) |
+             ckpt_put_number(k, field(n, sizeof n, prefix, "best"), s->best);
+    return rc ? DL_ERR : DL_OK;
+}
+
+static int plateau_load(callback *c, const ckpt *k, const char *prefix, dl_err *err)
+{
+    plateau_state *s = c->state;
+    char n[160];
+    double wait, cooldown;
+    if (ckpt_get_number(k, field(n, sizeof n, prefix, "wait"), &wait, err) ||
+        ckpt_get_number(k, field(n, sizeof n, prefix, "cooldown_counter"), &cooldown, err) ||
+        ckpt_get_number(k, field(n, sizeof n, prefix, "best"), &s->best, err))
+        return DL_ERR;
+    s->wait = (int)wait;
+    s->cooldown_counter = (int)cooldown;
+    return DL_OK;
+}
+
 static const cb_kind cb_reduce_lr = {
-    {"ReduceLROnPlateau", NULL, NULL, plateau_table, sizeof(plateau_args), NULL},
-    sizeof(plateau_state), plateau_train_begin, NULL, NULL, plateau_epoch_end, NULL, NULL,
+    .base = {"ReduceLROnPlateau", NULL, NULL, plateau_table, sizeof(plateau_args), NULL},
+    .state_size = sizeof(plateau_state),
+    .train_begin = plateau_train_begin,
+    .epoch_end = plateau_epoch_end,
+    .save_state = plateau_save,
+    .load_state = plateau_load,
 };
 
 /* ---- LearningRateScheduler: a schedule evaluated on the epoch index ---- */
@@ -293,11 +375,13 @@ static int lr_sched_epoch_end(callback *c, fit_ctx *f, train_logs *logs, dl_err 
 }
 
 static const cb_kind cb_lr_scheduler = {
-    {"LearningRateScheduler", NULL, NULL, lr_sched_table, sizeof(lr_sched_args), NULL},
-    0, NULL, lr_sched_epoch_begin, NULL, lr_sched_epoch_end, NULL, NULL,
+    .base = {"LearningRateScheduler", NULL, NULL, lr_sched_table, sizeof(lr_sched_args), NULL},
+    .epoch_begin = lr_sched_epoch_begin,
+    .epoch_end = lr_sched_epoch_end,
 };
 
-/* ---- TerminateOnNaN ---- */
+/* ---- TerminateOnNaN: Keras's message; stopping on a non-finite loss is
+ * what every fit does (fit.c) ---- */
 
 static const dl_arg no_args[] = {{0}};
 
@@ -305,8 +389,6 @@ static int nan_batch_end(callback *c, fit_ctx *f, size_t batch, double loss, dl_
 {
     if (!isfinite(loss)) {
         fprintf(f->msg, "Batch %zu: Invalid loss, terminating training\n", batch);
-        f->stop_training = 1;
-        f->nan_stopped = 1;
     }
     (void)c;
     (void)err;
@@ -314,8 +396,8 @@ static int nan_batch_end(callback *c, fit_ctx *f, size_t batch, double loss, dl_
 }
 
 static const cb_kind cb_terminate_on_nan = {
-    {"TerminateOnNaN", NULL, NULL, no_args, 0, NULL}, 0, NULL, NULL, nan_batch_end, NULL, NULL,
-    NULL,
+    .base = {"TerminateOnNaN", NULL, NULL, no_args, 0, NULL},
+    .batch_end = nan_batch_end,
 };
 
 /* ---- the family ---- */

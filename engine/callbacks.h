@@ -4,6 +4,7 @@
 #ifndef CB_CALLBACKS_H
 #define CB_CALLBACKS_H
 
+#include "engine/ckpt.h"
 #include "engine/fit.h"
 
 extern const dl_family cb_family;
@@ -18,6 +19,10 @@ typedef struct cb_kind {
     int (*epoch_end)(callback *c, fit_ctx *f, train_logs *logs, dl_err *err);
     int (*train_end)(callback *c, fit_ctx *f, dl_err *err);
     void (*release)(callback *c);
+    /* What a resumed run needs (best values, patience counters, ...),
+     * under names starting with prefix; called after train_begin. */
+    int (*save_state)(const callback *c, ckpt *k, const char *prefix);
+    int (*load_state)(callback *c, const ckpt *k, const char *prefix, dl_err *err);
 } cb_kind;
 
 struct callback {

@@ -179,10 +179,27 @@ static int checkpoint_epoch_end(callback *c, fit_ctx *f, train_logs *logs, dl_er
     return f->save(f->saver, path, err);
 }
 
+static int checkpoint_save(const callback *c, ckpt *k, const char *prefix)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%sbest", prefix);
+    return ckpt_put_number(k, name, ((const checkpoint_state *)c->state)->best);
+}
+
+static int checkpoint_load(callback *c, const ckpt *k, const char *prefix, dl_err *err)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%sbest", prefix);
+    return ckpt_get_number(k, name, &((checkpoint_state *)c->state)->best, err);
+}
+
 const cb_kind cb_model_checkpoint = {
-    {"ModelCheckpoint", NULL, NULL, checkpoint_table, sizeof(checkpoint_args), NULL},
-    sizeof(checkpoint_state), checkpoint_train_begin, NULL, NULL, checkpoint_epoch_end, NULL,
-    NULL,
+    .base = {"ModelCheckpoint", NULL, NULL, checkpoint_table, sizeof(checkpoint_args), NULL},
+    .state_size = sizeof(checkpoint_state),
+    .train_begin = checkpoint_train_begin,
+    .epoch_end = checkpoint_epoch_end,
+    .save_state = checkpoint_save,
+    .load_state = checkpoint_load,
 };
 
 /* ---- CSVLogger ---- */
@@ -224,9 +241,11 @@ static int csv_train_begin(callback *c, fit_ctx *f, dl_err *err)
     cb_path(f, a->filename, s->path, sizeof s->path);
     if (make_parents(s->path, err))
         return DL_ERR;
+    /* a resumed run continues its own history */
+    int append = a->append || f->resumed;
     struct stat st;
-    s->wrote_header = a->append && stat(s->path, &st) == 0 && st.st_size > 0;
-    if (!(s->out = fopen(s->path, a->append ? "a" : "w")))
+    s->wrote_header = append && stat(s->path, &st) == 0 && st.st_size > 0;
+    if (!(s->out = fopen(s->path, append ? "a" : "w")))
         return dl_fail(err, DL_EXIT_FAIL, "CSVLogger: cannot open %s: %s", s->path,
                        strerror(errno));
     return DL_OK;
@@ -286,6 +305,10 @@ static void csv_release(callback *c)
 }
 
 const cb_kind cb_csv_logger = {
-    {"CSVLogger", NULL, NULL, csv_table, sizeof(csv_args), csv_check},
-    sizeof(csv_state), csv_train_begin, NULL, NULL, csv_epoch_end, csv_train_end, csv_release,
+    .base = {"CSVLogger", NULL, NULL, csv_table, sizeof(csv_args), csv_check},
+    .state_size = sizeof(csv_state),
+    .train_begin = csv_train_begin,
+    .epoch_end = csv_epoch_end,
+    .train_end = csv_train_end,
+    .release = csv_release,
 };

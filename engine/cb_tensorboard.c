@@ -29,7 +29,6 @@ typedef struct tensorboard_args {
 typedef struct tensorboard_state {
     tb_writer *root, *train, *val;
     int batch_every;            /* 0: epoch-level scalars only */
-    int64_t batches;            /* global batch count */
     float *weights;             /* host [nweights]: histogram/image source */
     uint8_t *pixels;            /* host [largest weight]: one image */
     int ended;
@@ -111,8 +110,8 @@ static int tensorboard_batch_end(callback *c, fit_ctx *f, size_t batch, double l
                                  dl_err *err)
 {
     tensorboard_state *s = c->state;
-    s->batches++;
-    if (!s->batch_every || s->batches % s->batch_every)
+    int64_t batches = f->t->step; /* the global batch count, also after a resume */
+    if (!s->batch_every || batches % s->batch_every)
         return DL_OK;
     train_logs logs;
     char tag[96];
@@ -120,7 +119,7 @@ static int tensorboard_batch_end(callback *c, fit_ctx *f, size_t batch, double l
     trainer_pass_logs(f->t, "", &logs);
     for (int i = 0; i < logs.n; i++) {
         snprintf(tag, sizeof tag, "batch_%s", logs.keys[i]);
-        if (tb_scalar(s->train, tag, s->batches, logs.values[i], err))
+        if (tb_scalar(s->train, tag, batches, logs.values[i], err))
             return DL_ERR;
     }
     (void)batch;
@@ -239,9 +238,14 @@ static void tensorboard_release(callback *c)
 }
 
 const cb_kind cb_tensorboard = {
-    {"TensorBoard", NULL, NULL, tensorboard_table, sizeof(tensorboard_args), update_freq_check},
-    sizeof(tensorboard_state), tensorboard_train_begin, NULL, tensorboard_batch_end,
-    tensorboard_epoch_end, tensorboard_train_end, tensorboard_release,
+    .base = {"TensorBoard", NULL, NULL, tensorboard_table, sizeof(tensorboard_args),
+             update_freq_check},
+    .state_size = sizeof(tensorboard_state),
+    .train_begin = tensorboard_train_begin,
+    .batch_end = tensorboard_batch_end,
+    .epoch_end = tensorboard_epoch_end,
+    .train_end = tensorboard_train_end,
+    .release = tensorboard_release,
 };
 
 /* The arguments of the instance every fit gets when none is configured. */

@@ -143,6 +143,9 @@ double trainer_train_batch(trainer *t, int rows)
 {
     ly_ctx ctx = {1, t->step};
     double loss = forward_loss(t, rows, &ctx);
+    t->last_rows = rows;
+    if (!isfinite(loss))
+        return loss;
     model_backward(t->m, t->grad_dev, rows);
     loss += model_regularize(t->m);
     optim_apply(&t->opt, t->m->vars, t->m->nvars);
@@ -151,6 +154,25 @@ double trainer_train_batch(trainer *t, int rows)
     t->seen += (size_t)rows;
     t->last_batch_loss = loss;
     return loss;
+}
+
+void trainer_find_nonfinite(const trainer *t, char *buf, size_t n)
+{
+    const model *m = t->m;
+    int rows = t->last_rows;
+    for (int i = 0; i < m->nlayers; i++) {
+        const ly_layer *l = &m->layers[i];
+        size_t bad = t->be->count_nonfinite(t->be, m->acts[i + 1],
+                                            (size_t)rows * dl_shape_size(&l->out));
+        if (bad) {
+            snprintf(buf, n, "the output of layer %d, %s (%s), is the first to hold non-finite "
+                             "values",
+                     i, l->name, l->kind->base.name);
+            return;
+        }
+    }
+    snprintf(buf, n, "every layer's output is finite: the loss itself overflowed (check the "
+                     "targets and the loss)");
 }
 
 double trainer_eval_batch(trainer *t, int rows)

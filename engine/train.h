@@ -30,6 +30,7 @@ typedef struct batch_source {
     size_t steps;               /* batches per epoch */
     size_t samples;
     void (*begin_epoch)(void *ctx, int epoch);
+    void (*seek)(void *ctx, size_t batches);      /* skip an epoch's first batches */
     int (*next)(void *ctx, float *x, float *y);   /* rows, 0 at the end */
 } batch_source;
 
@@ -64,6 +65,7 @@ struct trainer {
     double loss_sum;            /* running: sum of per-sample loss */
     size_t seen;                /* running: samples */
     double last_batch_loss;
+    int last_rows;              /* rows of the last training batch */
     const train_observer *obs;
 };
 
@@ -78,8 +80,13 @@ void trainer_free(trainer *t);
 void trainer_begin_pass(trainer *t);
 /* x_host/y_host hold `rows` samples. Uploads them, runs forward, loss,
  * backward, regularizers and the optimizer step, and updates the pass's
- * metrics; returns the batch loss (mean + regularization penalty). */
+ * metrics; returns the batch loss (mean + regularization penalty). A
+ * non-finite loss is returned before any gradient or update: the weights
+ * stay as they were. */
 double trainer_train_batch(trainer *t, int rows);
+/* After a non-finite loss: names the first layer whose output holds a
+ * non-finite value (or says the outputs are finite). */
+void trainer_find_nonfinite(const trainer *t, char *buf, size_t n);
 /* The same without gradients or updates. */
 double trainer_eval_batch(trainer *t, int rows);
 /* Loss and metrics of the pass so far, keys prefixed ("" or "val_"). */
