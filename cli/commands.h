@@ -10,6 +10,7 @@ int cmd_evaluate(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 int cmd_help(const char *command);
 
 /* Prints "dltrain: <message>" to stderr; returns the error's exit code. */

@@ -41,6 +41,30 @@ static const command commands[] = {
      "Print Keras's model summary: layers, output shapes and parameter counts.\n"},
     {"check", cmd_check, "dltrain check CONFIG [--set K=V]... [--seed N] [--device D]",
      "Validate a config (keys, types, ranges, shapes) and print it resolved.\n"},
+    {"sweep", cmd_sweep,
+     "dltrain sweep CONFIG [--grid K=[V,...]]... [--random K=DIST]... [--trials N] [--seed S]\n"
+     "                     [--jobs J] [--threads T] [--set K=V]... [--sweep-dir DIR]\n"
+     "                     [--monitor KEY] [--json] [-q]\n"
+     "       dltrain sweep --resume SWEEP_DIR [--jobs J] [--threads T] [--json] [-q]",
+     "Train one run per trial of a hyperparameter search, J at a time, each a\n"
+     "`dltrain fit` in SWEEP_DIR/<trial>; then rank them on stderr and write\n"
+     "SWEEP_DIR/sweep.csv. The config's `sweep:` section may hold the same\n"
+     "settings (grid, random, trials, seed, jobs, monitor); flags win.\n"
+     "  --grid K=[V,...]  every value of a YAML list; several: their product\n"
+     "  --random K=DIST   a value drawn per trial: choice(a, b, ...), uniform(lo, hi),\n"
+     "                    loguniform(lo, hi), int(lo, hi) (inclusive)\n"
+     "  --trials N        random draws (default 10), per grid point with --grid\n"
+     "  --seed S          the search's seed (default: the config's seed)\n"
+     "  --jobs J          trials at once (default 1), as separate processes\n"
+     "  --threads T       threads per trial (default: cores / J)\n"
+     "  --set K=V         change the config of every trial\n"
+     "  --sweep-dir DIR   default runs_dir/sweeps/NAME (NAME_1, ... if taken)\n"
+     "  --monitor KEY     rank by this log key (default val_loss, or loss without\n"
+     "                    validation; acc/auc/precision/recall: higher is better)\n"
+     "  --json            one JSON line per trial, then a summary, on stdout\n"
+     "  --resume DIR      run the trials of DIR/sweep.json that did not complete\n"
+     "Exit codes: 0 at least one trial completed, 1 none did, 2 usage or config\n"
+     "error (every trial is checked before the first runs), 130 interrupted.\n"},
 };
 
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))

@@ -98,6 +98,24 @@ static char *base_name(cfg_arena *arena, const char *path)
     return cfg_arena_strdup(arena, buf[0] ? buf : "run");
 }
 
+/* The top-level `sweep:` section is dltrain sweep's (cli/sweep_spec.c
+ * reads and checks it: its grid and random keys are config paths, which
+ * no argument table describes); a run leaves it out of its config. */
+static void drop_sweep_section(cfg_node *root)
+{
+    for (int i = 0; i < root->n; i++) {
+        if (strcmp(root->keys[i]->value, "sweep"))
+            continue;
+        cfg_free(root->keys[i]);
+        cfg_free(root->items[i]);
+        size_t after = (size_t)(root->n - i - 1);
+        memmove(root->keys + i, root->keys + i + 1, after * sizeof *root->keys);
+        memmove(root->items + i, root->items + i + 1, after * sizeof *root->items);
+        root->n--;
+        return;
+    }
+}
+
 static int validate(cfg_node *root, const char *origin, const char *const *overrides,
                     int noverrides, dl_config *cfg, dl_err *err)
 {
@@ -107,6 +125,7 @@ static int validate(cfg_node *root, const char *origin, const char *const *overr
     if (root->type != CFG_MAP)
         return dl_fail(err, DL_EXIT_USAGE, "%s: expected a mapping of sections at the top",
                        origin);
+    drop_sweep_section(root);
     for (const char *const *section = (const char *const[]){"data", "model", "compile", NULL};
          *section; section++)
         if (!cfg_map_get(root, *section))
