@@ -151,7 +151,8 @@ static int finish(fit_job *r, const fit_ctx *f, dl_err *err)
         return DL_ERR;
     if (s->has_test) {
         logs_clear(&r->test);
-        trainer_evaluate(&s->t, &s->test.src, "", &r->test);
+        if (trainer_evaluate(&s->t, &s->test.src, "", &r->test))
+            return trainer_device_status(&s->t, err);
         r->has_test_logs = 1;
     }
     print_results(r, f);

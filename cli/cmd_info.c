@@ -65,11 +65,13 @@ int cmd_summary(int argc, char **argv)
         return cli_usage("summary", "expected one CONFIG or MODEL file");
     session s = {0};
     int rc;
-    if (is_model_file(a.positional[0]))
+    if (is_model_file(a.positional[0])) {
+        a.overrides[a.noverrides++] = "device=cpu"; /* only shapes are needed */
         rc = modelio_load(&s, a.positional[0], a.overrides, a.noverrides, 1, &err);
+    }
     else
         rc = session_load_config(&s, a.positional[0], a.overrides, a.noverrides, &err) ||
-             session_backend(&s, 1, 0, &err) || session_model(&s, 0, &err);
+             session_shape_backend(&s, &err) || session_model(&s, 0, &err);
     if (rc == DL_OK)
         print_summary(&s.m);
     session_close(&s);
@@ -86,7 +88,7 @@ int cmd_check(int argc, char **argv)
         return cli_usage("check", "expected one CONFIG file");
     session s = {0};
     int rc = session_load_config(&s, a.positional[0], a.overrides, a.noverrides, &err) ||
-             session_backend(&s, 1, 0, &err) || session_model(&s, 0, &err) ||
+             session_shape_backend(&s, &err) || session_model(&s, 0, &err) ||
              session_compile(&s, &err);
     if (rc == DL_OK) {
         char *text = config_emit(&s.cfg);

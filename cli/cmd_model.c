@@ -44,7 +44,10 @@ int cmd_evaluate(int argc, char **argv)
     s.t.obs = &obs.hooks;
     train_logs logs;
     logs_clear(&logs);
-    trainer_evaluate(&s.t, &s.test.src, "", &logs);
+    if (trainer_evaluate(&s.t, &s.test.src, "", &logs)) {
+        trainer_device_status(&s.t, &err);
+        goto done;
+    }
     if (a.json)
         cli_print_json_logs(stdout, -1, &logs);
     else

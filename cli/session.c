@@ -1,6 +1,7 @@
 /* session.c: assembling config, backend, model, trainer and data. */
 #include "cli/session.h"
 
+#include "engine/backend/gpu.h"
 #include "layers/registry.h"
 
 #include <math.h>
@@ -16,14 +17,30 @@ int session_load_config(session *s, const char *path, const char *const *overrid
     return DL_OK;
 }
 
+/* gpu: the CUDA backend or an error saying why not; auto: the CUDA
+ * backend when it loads, the CPU otherwise (saying why when verbose). */
 int session_backend(session *s, int threads, int verbose, dl_err *err)
 {
-    if (s->cfg.device == CFG_DEVICE_GPU)
-        return dl_fail(err, DL_EXIT_FAIL,
-                       "device: gpu: this dltrain has no CUDA backend; use device: cpu or auto");
-    if (s->cfg.device == CFG_DEVICE_AUTO && verbose > 1)
-        fprintf(stderr, "device auto: no CUDA backend, training on the CPU\n");
+    if (s->cfg.device != CFG_DEVICE_CPU) {
+        dl_err why = {0};
+        const char *device = s->cfg.device == CFG_DEVICE_GPU ? "gpu" : "auto";
+        if ((s->be = be_gpu_create(&why))) {
+            if (verbose > 1)
+                fprintf(stderr, "device %s: training on %s\n", device, s->be->device);
+            return DL_OK;
+        }
+        if (s->cfg.device == CFG_DEVICE_GPU)
+            return dl_fail(err, DL_EXIT_FAIL, "device: gpu: %s", why.msg);
+        if (verbose > 0)
+            fprintf(stderr, "device auto: %s; training on the CPU\n", why.msg);
+    }
     s->be = be_cpu_create(threads, err);
+    return s->be ? DL_OK : DL_ERR;
+}
+
+int session_shape_backend(session *s, dl_err *err)
+{
+    s->be = be_cpu_create(1, err);
     return s->be ? DL_OK : DL_ERR;
 }
 

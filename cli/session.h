@@ -32,6 +32,9 @@ int session_load_config(session *s, const char *path, const char *const *overrid
                         dl_err *err);
 /* Creates the backend for cfg.device (threads <= 0: OpenBLAS default). */
 int session_backend(session *s, int threads, int verbose, dl_err *err);
+/* A one-thread CPU backend whatever cfg.device says: for commands that only
+ * need shapes (check, summary, sweep validation). */
+int session_shape_backend(session *s, dl_err *err);
 /* Builds the model (and draws initial weights when init is set). */
 int session_model(session *s, int init, dl_err *err);
 /* Plans loss and metrics, allocates batch buffers. */

@@ -17,7 +17,7 @@
 static int load_session(session *s, const char *config, const char *const *overrides, int n,
                         dl_err *err)
 {
-    return session_load_config(s, config, overrides, n, err) || session_backend(s, 1, 0, err) ||
+    return session_load_config(s, config, overrides, n, err) || session_shape_backend(s, err) ||
            session_model(s, 0, err) || session_compile(s, err);
 }
 
@@ -123,9 +123,8 @@ static void explain(const sweep *sw, const sweep_trial *t, dl_err *err)
         int len = snprintf(prefix, sizeof prefix, "--set %s: ", t->overrides[i]);
         if (strncmp(err->msg, prefix, (size_t)len))
             continue;
-        char rest[sizeof err->msg];
-        snprintf(rest, sizeof rest, "%s", err->msg + len);
-        snprintf(err->msg, sizeof err->msg, "%s: %s", sw->dims[i].where, rest);
+        memmove(err->msg, err->msg + len, strlen(err->msg + len) + 1);
+        dl_err_prefix(err, "%s", sw->dims[i].where);
         return;
     }
     dl_err_prefix(err, "sweep trial %s", t->name);

@@ -259,11 +259,14 @@ static int read_strings(cfg_arena *arena, const dl_arg *a, const cfg_node *n, co
     return DL_OK;
 }
 
-/* A list of numbers; a single number is a list of one (factor: 0.2). */
+/* A list of numbers; a single number is a list of one (factor: 0.2); a
+ * nullable one reads null as the empty list. */
 static int read_floats(cfg_arena *arena, const dl_arg *a, const cfg_node *n, const char *path,
                        dl_floats *out, dl_err *err)
 {
     memset(out, 0, sizeof *out);
+    if (cfg_is_null(n) && (a->flags & DL_ARG_NULLABLE))
+        return DL_OK;
     if (n && n->type == CFG_SCALAR) {
         out->v = cfg_arena_alloc(arena, sizeof(double));
         if (!out->v)

@@ -93,6 +93,8 @@ static cfg_node *write_value(const dl_arg *a, const void *field)
     }
     case DL_ARG_FLOATS: {
         const dl_floats *f = field;
+        if (!f->n && (a->flags & DL_ARG_NULLABLE))
+            return cfg_new_scalar("null", 1);
         seq = cfg_new_seq();
         for (int i = 0; i < f->n; i++)
             cfg_seq_push(seq, float_node(f->v[i]));

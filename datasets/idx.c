@@ -169,26 +169,45 @@ static int idx_open(const char *path, idx_file *f, dl_err *err)
     return DL_OK;
 }
 
+/* Makes *buf hold at least `need` elements of `elem` bytes, growing it
+ * geometrically: buffers follow the data actually read, so a short file
+ * whose header declares gigabytes never allocates them. */
+static int idx_reserve(void **buf, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return DL_OK;
+    size_t grown = *cap ? *cap : IDX_CHUNK;
+    while (grown < need)
+        grown *= 2;
+    void *p = realloc(*buf, grown * elem);
+    if (!p)
+        return DL_ERR;
+    *buf = p;
+    *cap = grown;
+    return DL_OK;
+}
+
 /* Reads the payload converted to float: out [count]. */
 static int idx_read_floats(idx_file *f, float **out, dl_err *err)
 {
     if (f->count * sizeof(float) > IDX_MAX_BYTES)
         return dl_fail(err, DL_EXIT_FAIL, "%s: %llu elements as float exceed the %llu-byte limit",
                        f->path, (unsigned long long)f->count, (unsigned long long)IDX_MAX_BYTES);
-    float *values = malloc((size_t)f->count * sizeof *values);  /* [count] */
+    float *values = NULL;                                       /* [count] */
+    size_t cap = 0;
     unsigned char *chunk = malloc(IDX_CHUNK);                   /* [IDX_CHUNK] */
-    if (!values || !chunk) {
-        free(values);
-        free(chunk);
-        return dl_fail(err, DL_EXIT_FAIL, "%s: out of memory for %llu elements", f->path,
-                       (unsigned long long)f->count);
-    }
+    if (!chunk)
+        return dl_fail(err, DL_EXIT_FAIL, "%s: out of memory", f->path);
     size_t per_chunk = IDX_CHUNK / (size_t)f->elem_bytes;
     for (size_t done = 0; done < f->count;) {
         size_t n = f->count - done < per_chunk ? (size_t)(f->count - done) : per_chunk;
         uint64_t chunk_offset = f->offset;
         if (idx_read(f, chunk, n * (size_t)f->elem_bytes, err))
             goto fail;
+        if (idx_reserve((void **)&values, &cap, done + n, sizeof *values)) {
+            dl_fail(err, DL_EXIT_FAIL, "%s: out of memory for %zu elements", f->path, done + n);
+            goto fail;
+        }
         for (size_t i = 0; i < n; i++) {
             float v = (float)idx_element(chunk + i * (size_t)f->elem_bytes, f->type);
             if (!isfinite(v)) {
@@ -259,14 +278,17 @@ static int idx_load_images(const char *path, ds_dataset *d, dl_err *err)
     }
     d->sample_size = (size_t)(f.count / f.dim[0]);
     if (f.type == IDX_UBYTE) {
-        d->u8 = malloc((size_t)f.count);  /* [n, sample_size] */
-        if (!d->u8) {
-            dl_fail(err, DL_EXIT_FAIL, "%s: out of memory for %llu bytes", path,
-                    (unsigned long long)f.count);
-            goto fail;
+        size_t cap = 0; /* d->u8: [n, sample_size], grown as chunks arrive */
+        for (size_t done = 0; done < f.count;) {
+            size_t n = f.count - done < IDX_CHUNK ? (size_t)(f.count - done) : IDX_CHUNK;
+            if (idx_reserve((void **)&d->u8, &cap, done + n, 1)) {
+                dl_fail(err, DL_EXIT_FAIL, "%s: out of memory for %zu bytes", path, done + n);
+                goto fail;
+            }
+            if (idx_read(&f, d->u8 + done, n, err))
+                goto fail;
+            done += n;
         }
-        if (idx_read(&f, d->u8, (size_t)f.count, err))
-            goto fail;
     } else if (idx_read_floats(&f, &d->f32, err)) {
         goto fail;
     }

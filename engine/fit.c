@@ -37,6 +37,8 @@ static int train_one_epoch(fit_ctx *f, dl_err *err)
     for (int rows; !f->stop_training && (rows = f->train->next(f->train->ctx, t->x_host,
                                                                  t->y_host)) > 0;) {
         double loss = trainer_train_batch(t, rows);
+        if (!isfinite(loss) && trainer_device_status(t, err))
+            return DL_ERR;
         f->batch++;
         if (obs && obs->batch_end)
             obs->batch_end(obs->user, (size_t)f->batch, t);
@@ -71,7 +73,9 @@ int fit_run(fit_ctx *f, dl_err *err)
     }
     for (f->epoch = f->start_epoch; f->epoch < f->epochs && !f->stop_training; f->epoch++) {
         EACH_CALLBACK(f, epoch_begin, err);
-        if (train_one_epoch(f, err))
+        /* the device has finished the epoch's last update before anything
+         * is evaluated or saved */
+        if (train_one_epoch(f, err) || trainer_device_status(t, err))
             return DL_ERR;
         if (f->nan_stopped)
             break;
@@ -86,8 +90,10 @@ int fit_run(fit_ctx *f, dl_err *err)
         if (f->val) {
             /* validation draws no bar of its own, as in Keras */
             t->obs = NULL;
-            trainer_evaluate(t, f->val, "val_", &logs);
+            int rc = trainer_evaluate(t, f->val, "val_", &logs);
             t->obs = obs;
+            if (rc)
+                return trainer_device_status(t, err);
         }
         if (obs && obs->epoch_end)
             obs->epoch_end(obs->user, f->epoch, &logs);

@@ -3,7 +3,6 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 void logs_clear(train_logs *l)
@@ -83,8 +82,8 @@ int trainer_init(trainer *t, model *m, const dl_kind_ref *optimizer, const dl_ki
     t->target_cols = t->loss.target == LOSS_TARGET_CLASS_ID ? 1 : (int)dl_shape_size(out);
     t->batch_cap = batch_cap;
     size_t in = dl_shape_size(&m->input_shape), out_size = dl_shape_size(out);
-    t->x_host = malloc((size_t)batch_cap * in * sizeof(float));
-    t->y_host = malloc((size_t)batch_cap * (size_t)t->target_cols * sizeof(float));
+    t->x_host = t->be->host_alloc(t->be, (size_t)batch_cap * in);
+    t->y_host = t->be->host_alloc(t->be, (size_t)batch_cap * (size_t)t->target_cols);
     t->y_dev = t->be->alloc(t->be, (size_t)batch_cap * (size_t)t->target_cols);
     t->grad_dev = t->be->alloc(t->be, (size_t)batch_cap * out_size);
     if (!t->x_host || !t->y_host || !t->y_dev || !t->grad_dev)
@@ -104,8 +103,8 @@ void trainer_free(trainer *t)
     if (!t->be)
         return;
     optim_free(&t->opt);
-    free(t->x_host);
-    free(t->y_host);
+    t->be->host_release(t->be, t->x_host);
+    t->be->host_release(t->be, t->y_host);
     t->be->release(t->be, t->y_dev);
     t->be->release(t->be, t->grad_dev);
     memset(t, 0, sizeof *t);
@@ -139,11 +138,20 @@ static double forward_loss(trainer *t, int rows, const ly_ctx *ctx)
     return loss;
 }
 
+int trainer_device_status(const trainer *t, dl_err *err)
+{
+    return t->be->status(t->be, err);
+}
+
 double trainer_train_batch(trainer *t, int rows)
 {
     ly_ctx ctx = {1, t->step};
     double loss = forward_loss(t, rows, &ctx);
     t->last_rows = rows;
+    /* the loss came back from the device: this step's forward and the last
+     * step's updates have run, and any failure among them is latched */
+    if (trainer_device_status(t, NULL))
+        return NAN;
     if (!isfinite(loss))
         return loss;
     model_backward(t->m, t->grad_dev, rows);
@@ -179,6 +187,8 @@ double trainer_eval_batch(trainer *t, int rows)
 {
     ly_ctx ctx = {0, t->step};
     double loss = forward_loss(t, rows, &ctx) + model_regularize(t->m);
+    if (trainer_device_status(t, NULL))
+        return NAN;
     t->loss_sum += loss * rows;
     t->seen += (size_t)rows;
     return loss;
@@ -195,7 +205,7 @@ void trainer_pass_logs(const trainer *t, const char *prefix, train_logs *logs)
     }
 }
 
-void trainer_evaluate(trainer *t, batch_source *src, const char *prefix, train_logs *logs)
+int trainer_evaluate(trainer *t, batch_source *src, const char *prefix, train_logs *logs)
 {
     const train_observer *obs = t->obs;
     trainer_begin_pass(t);
@@ -204,11 +214,13 @@ void trainer_evaluate(trainer *t, batch_source *src, const char *prefix, train_l
         obs->eval_begin(obs->user, src->steps);
     size_t step = 0;
     for (int rows; (rows = src->next(src->ctx, t->x_host, t->y_host)) > 0;) {
-        trainer_eval_batch(t, rows);
+        if (!isfinite(trainer_eval_batch(t, rows)) && trainer_device_status(t, NULL))
+            return DL_ERR;
         if (obs && obs->eval_batch_end)
             obs->eval_batch_end(obs->user, ++step, t);
     }
     trainer_pass_logs(t, prefix, logs);
     if (obs && obs->eval_end)
         obs->eval_end(obs->user, logs);
+    return DL_OK;
 }

@@ -57,8 +57,8 @@ struct trainer {
     metric metrics[TRAIN_MAX_METRICS];
     int target_cols;            /* floats per target row */
     int batch_cap;
-    float *x_host;              /* [cap, input size] */
-    float *y_host;              /* [cap, target_cols] */
+    float *x_host;              /* [cap, input size], staging (be->host_alloc) */
+    float *y_host;              /* [cap, target_cols], staging */
     float *y_dev;               /* device [cap, target_cols] */
     float *grad_dev;            /* device [cap, output size] */
     int64_t step;               /* training batches done (RNG counter) */
@@ -82,8 +82,12 @@ void trainer_begin_pass(trainer *t);
  * backward, regularizers and the optimizer step, and updates the pass's
  * metrics; returns the batch loss (mean + regularization penalty). A
  * non-finite loss is returned before any gradient or update: the weights
- * stay as they were. */
+ * stay as they were. After a device error the loss is NaN and
+ * trainer_device_status says what failed. */
 double trainer_train_batch(trainer *t, int rows);
+/* DL_OK, or DL_ERR with the backend's first device error in err (exit 1).
+ * The batch functions check it once per batch. */
+int trainer_device_status(const trainer *t, dl_err *err);
 /* After a non-finite loss: names the first layer whose output holds a
  * non-finite value (or says the outputs are finite). */
 void trainer_find_nonfinite(const trainer *t, char *buf, size_t n);
@@ -91,7 +95,8 @@ void trainer_find_nonfinite(const trainer *t, char *buf, size_t n);
 double trainer_eval_batch(trainer *t, int rows);
 /* Loss and metrics of the pass so far, keys prefixed ("" or "val_"). */
 void trainer_pass_logs(const trainer *t, const char *prefix, train_logs *logs);
-/* A whole evaluation pass over src (observer's eval hooks called). */
-void trainer_evaluate(trainer *t, batch_source *src, const char *prefix, train_logs *logs);
+/* A whole evaluation pass over src (observer's eval hooks called). DL_ERR
+ * after a device error (trainer_device_status has it). */
+int trainer_evaluate(trainer *t, batch_source *src, const char *prefix, train_logs *logs);
 
 #endif

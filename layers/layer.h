@@ -69,6 +69,8 @@ struct ly_layer {
     dl_backend *be;
     uint64_t seed;              /* run seed, for dropout masks */
     int fused_output;           /* the loss consumes this layer's pre-activation */
+    int64_t step;               /* ctx->step of the last training forward, for layers whose
+                                   backward redraws its randomness (augmentation) */
 };
 
 /* Declares a parameter during build(). */

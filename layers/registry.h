@@ -7,6 +7,16 @@
 #include <stddef.h>
 
 extern const ly_kind ly_dense, ly_activation, ly_dropout, ly_flatten, ly_reshape;
+/* conv.c, pooling.c */
+extern const ly_kind ly_conv2d, ly_conv1d;
+extern const ly_kind ly_max_pooling2d, ly_average_pooling2d, ly_max_pooling1d,
+    ly_average_pooling1d, ly_global_max_pooling2d, ly_global_average_pooling2d,
+    ly_global_max_pooling1d, ly_global_average_pooling1d;
+/* normalization.c, reshaping.c, augmentation.c */
+extern const ly_kind ly_batch_normalization, ly_layer_normalization;
+extern const ly_kind ly_zero_padding2d, ly_upsampling2d, ly_rescaling, ly_spatial_dropout2d;
+extern const ly_kind ly_random_flip, ly_random_translation, ly_random_rotation, ly_random_zoom,
+    ly_random_contrast;
 
 /* The layer family the config validates against (kinds' base members). */
 extern const dl_family ly_family;

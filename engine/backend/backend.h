@@ -21,16 +21,27 @@ typedef struct dl_backend dl_backend;
 
 struct dl_backend {
     const char *name;           /* "cpu", "cuda" */
+    const char *device;         /* what the ops run on, for messages: "NVIDIA H100 ..." */
     void *ctx;
 
     /* ---- memory ---- */
     float *(*alloc)(dl_backend *be, size_t n);           /* zero-filled; NULL if out of memory */
     void (*release)(dl_backend *be, float *p);
+    /* Host memory for staging batches: page-locked on a GPU, so that
+     * uploads from it run asynchronously (plain malloc on the CPU). NULL if
+     * out of memory. */
+    float *(*host_alloc)(dl_backend *be, size_t n);
+    void (*host_release)(dl_backend *be, float *p);
+    /* host_src may be rewritten once upload returns, except host_alloc
+     * memory: the copy from it may run until the next op that returns a
+     * host value (download, loss, metric, the reductions) or status. */
     void (*upload)(dl_backend *be, float *dst, const float *host_src, size_t n);
     void (*download)(dl_backend *be, float *host_dst, const float *src, size_t n);
     void (*fill)(dl_backend *be, float *x, float value, size_t n);
     void (*copy)(dl_backend *be, float *dst, const float *src, size_t n);
-    int (*status)(dl_backend *be, dl_err *err);          /* DL_OK or the first latched error */
+    /* DL_OK, or DL_ERR and the first latched error (into err unless NULL);
+     * waits for the ops queued so far */
+    int (*status)(dl_backend *be, dl_err *err);
 
     /* ---- matrix ----
      * C[m,n] = alpha * op(A) op(B) + beta * C, row-major; op(A) is [m,k]

@@ -32,6 +32,13 @@ static void cpu_release(dl_backend *be, float *p)
     free(p);
 }
 
+/* Staging buffers need nothing special on the CPU. */
+static float *cpu_host_alloc(dl_backend *be, size_t n)
+{
+    (void)be;
+    return malloc((n ? n : 1) * sizeof(float));
+}
+
 static void cpu_copy(dl_backend *be, float *dst, const float *src, size_t n)
 {
     (void)be;
@@ -88,9 +95,12 @@ dl_backend *be_cpu_create(int threads, dl_err *err)
     if (threads > 0)
         openblas_set_num_threads(threads);
     be->name = "cpu";
+    be->device = "CPU (OpenBLAS)";
     be->ctx = NULL;
     be->alloc = cpu_alloc;
     be->release = cpu_release;
+    be->host_alloc = cpu_host_alloc;
+    be->host_release = cpu_release;
     be->upload = cpu_copy;
     be->download = cpu_copy;
     be->fill = cpu_fill;
@@ -114,6 +124,26 @@ dl_backend *be_cpu_create(int threads, dl_err *err)
     be->count_nonfinite = cpu_count_nonfinite;
     be->regularize = cpu_regularize;
     be->opt_update = cpu_opt_update;
+    be->conv_workspace = cpu_conv_workspace;
+    be->conv_forward = cpu_conv_forward;
+    be->conv_backward_data = cpu_conv_backward_data;
+    be->conv_backward_filter = cpu_conv_backward_filter;
+    be->pool_forward = cpu_pool_forward;
+    be->pool_backward = cpu_pool_backward;
+    be->batchnorm_train = cpu_batchnorm_train;
+    be->batchnorm_infer = cpu_batchnorm_infer;
+    be->batchnorm_backward = cpu_batchnorm_backward;
+    be->layernorm_forward = cpu_layernorm_forward;
+    be->layernorm_backward = cpu_layernorm_backward;
+    be->pad2d = cpu_pad2d;
+    be->pad2d_backward = cpu_pad2d_backward;
+    be->upsample2d = cpu_upsample2d;
+    be->upsample2d_backward = cpu_upsample2d_backward;
+    be->scale_shift = cpu_scale_shift;
+    be->channel_dropout = cpu_channel_dropout;
+    be->channel_mask_backward = cpu_channel_mask_backward;
+    be->augment = cpu_augment;
+    be->augment_backward = cpu_augment_backward;
     be->destroy = cpu_destroy;
     return be;
 }

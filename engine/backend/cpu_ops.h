@@ -40,4 +40,56 @@ int cpu_class_id(float label, int cols);
 void cpu_metric(dl_backend *be, const dl_metric_desc *d, const float *pred, const float *target,
                 int rows, int cols, double *acc);
 
+/* cpu_conv.c */
+size_t cpu_conv_workspace(dl_backend *be, const dl_conv_desc *d);
+void cpu_conv_forward(dl_backend *be, const dl_conv_desc *d, const float *x,
+                      const float *kernel, float *y, float *workspace);
+void cpu_conv_backward_data(dl_backend *be, const dl_conv_desc *d, const float *dy,
+                            const float *kernel, float *dx, float *workspace);
+void cpu_conv_backward_filter(dl_backend *be, const dl_conv_desc *d, const float *x,
+                              const float *dy, float *dkernel, float *workspace);
+
+/* cpu_pool.c */
+void cpu_pool_forward(dl_backend *be, const dl_pool_desc *d, const float *x, float *y);
+void cpu_pool_backward(dl_backend *be, const dl_pool_desc *d, const float *x, const float *y,
+                       const float *dy, float *dx);
+
+/* cpu_norm.c */
+void cpu_batchnorm_train(dl_backend *be, const float *x, int rows, int c, const float *gamma,
+                         const float *beta, float epsilon, float momentum, float *moving_mean,
+                         float *moving_var, float *y, float *mean, float *inv_std);
+void cpu_batchnorm_infer(dl_backend *be, const float *x, int rows, int c, const float *gamma,
+                         const float *beta, const float *moving_mean, const float *moving_var,
+                         float epsilon, float *y);
+void cpu_batchnorm_backward(dl_backend *be, const float *x, const float *dy, int rows, int c,
+                            const float *gamma, const float *mean, const float *inv_std,
+                            float *dx, float *dgamma, float *dbeta);
+void cpu_layernorm_forward(dl_backend *be, const float *x, int rows, int c, const float *gamma,
+                           const float *beta, float epsilon, float *y, float *mean,
+                           float *inv_std);
+void cpu_layernorm_backward(dl_backend *be, const float *x, const float *dy, int rows, int c,
+                            const float *gamma, const float *mean, const float *inv_std,
+                            float *dx, float *dgamma, float *dbeta);
+
+/* cpu_image.c */
+void cpu_pad2d(dl_backend *be, const float *x, int n, int h, int w, int c, int top, int bottom,
+               int left, int right, float *y);
+void cpu_pad2d_backward(dl_backend *be, const float *dy, int n, int h, int w, int c, int top,
+                        int bottom, int left, int right, float *dx);
+void cpu_upsample2d(dl_backend *be, const float *x, int n, int h, int w, int c, int fh, int fw,
+                    float *y);
+void cpu_upsample2d_backward(dl_backend *be, const float *dy, int n, int h, int w, int c, int fh,
+                             int fw, float *dx);
+void cpu_scale_shift(dl_backend *be, const float *x, float scale, float offset, float *y,
+                     size_t n);
+void cpu_channel_dropout(dl_backend *be, uint64_t seed, uint64_t offset, float rate,
+                         const float *x, int n, int hw, int c, float *y, float *mask);
+void cpu_channel_mask_backward(dl_backend *be, const float *dy, const float *mask, int n, int hw,
+                               int c, float *dx);
+
+/* cpu_augment.c */
+void cpu_augment(dl_backend *be, const dl_aug_desc *d, const float *x, float *y);
+void cpu_augment_backward(dl_backend *be, const dl_aug_desc *d, const float *x, const float *dy,
+                          float *dx);
+
 #endif

@@ -1,0 +1,244 @@
+/* cpu_conv.c: 2-D convolution, NHWC, as im2col + one sgemm over the
+ * whole batch (dl_conv_desc in kernels.h; Conv1D is h = kh = 1).
+ *
+ * cols [M, K] with M = n*oh*ow output pixels and K = kh*kw*c holds each
+ * output pixel's receptive field in the kernel's own order, so a Keras
+ * kernel [kh, kw, c, filters] is the gemm's right-hand matrix [K, F]:
+ *
+ *     forward          y [M, F]      = cols [M, K] x kernel [K, F]
+ *     backward_filter  dkernel [K, F] = cols^T [K, M] x dy [M, F]
+ *     backward_data    dcols [M, K]  = dy [M, F] x kernel^T [F, K], then
+ *                      col2im adds each dcols row back onto dx
+ *
+ * A pointwise convolution (1x1, stride 1, no padding) needs no im2col: x
+ * already is the cols matrix [M, c]. */
+#include "engine/backend/cpu_ops.h"
+
+#include <cblas.h>
+#include <string.h>
+
+static int conv_is_pointwise(const dl_conv_desc *d)
+{
+    return d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->pad_top == 0 &&
+           d->pad_left == 0;
+}
+
+static size_t conv_rows(const dl_conv_desc *d)
+{
+    return (size_t)d->n * d->oh * d->ow;
+}
+
+static size_t conv_depth(const dl_conv_desc *d)
+{
+    return (size_t)d->kh * d->kw * d->c;
+}
+
+/* The taps t in [lo, hi) of a window along one axis that land inside the
+ * input [0, size), tap t sitting at start + t*dilation; lo == hi when none.
+ * Computed per output pixel: without a division for the usual dilation 1. */
+typedef struct conv_taps {
+    int lo, hi;
+} conv_taps;
+
+static conv_taps conv_valid_taps(int start, int taps, int dilation, int size)
+{
+    int first_inside, end_inside;
+    if (dilation == 1) {
+        first_inside = start >= 0 ? 0 : -start;
+        end_inside = size - start;
+    } else {
+        first_inside = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
+        end_inside = start >= size ? 0 : (size - 1 - start) / dilation + 1;
+    }
+    conv_taps t;
+    t.hi = end_inside < taps ? end_inside : taps;
+    t.hi = t.hi > 0 ? t.hi : 0;
+    t.lo = first_inside < t.hi ? first_inside : t.hi;
+    return t;
+}
+
+static void conv_zero(float *dst, size_t n)
+{
+    if (n)
+        memset(dst, 0, n * sizeof(float));
+}
+
+/* The longest valid run of one kernel row that one memcpy copies: kw*c
+ * floats with dilation 1, c floats otherwise. */
+static size_t conv_run(const dl_conv_desc *d)
+{
+    return d->dw == 1 ? (size_t)d->kw * d->c : (size_t)d->c;
+}
+
+/* im2col output pixel by output pixel: each kernel row's valid taps are
+ * copied with one memcpy (dilation 1) or one per tap, padding zeroed. For
+ * runs long enough that a memcpy call costs little. */
+static void im2col_by_pixel(const dl_conv_desc *d, const float *x, float *cols)
+{
+    size_t depth = conv_depth(d), kernel_row = (size_t)d->kw * d->c, c = (size_t)d->c;
+    float *field = cols; /* [depth]: the current output pixel's row of cols */
+    for (int b = 0; b < d->n; b++)
+        for (int i = 0; i < d->oh; i++) {
+            int row0 = i * d->sh - d->pad_top;
+            conv_taps rows = conv_valid_taps(row0, d->kh, d->dh, d->h);
+            for (int j = 0; j < d->ow; j++, field += depth) {
+                int col0 = j * d->sw - d->pad_left;
+                conv_taps taps = conv_valid_taps(col0, d->kw, d->dw, d->w);
+                size_t before = taps.lo * c, inside = (size_t)(taps.hi - taps.lo) * c;
+                conv_zero(field, rows.lo * kernel_row);
+                for (int ki = rows.lo; ki < rows.hi; ki++) {
+                    float *dst = field + ki * kernel_row;
+                    /* the input pixel under the kernel row's first valid tap */
+                    size_t r = (size_t)(row0 + ki * d->dh), q = (size_t)(col0 + taps.lo * d->dw);
+                    const float *src = inside ? x + (((size_t)b * d->h + r) * d->w + q) * c : x;
+                    conv_zero(dst, before);
+                    if (d->dw == 1)
+                        memcpy(dst + before, src, inside * sizeof(float));
+                    else
+                        for (int kj = taps.lo; kj < taps.hi; kj++)
+                            memcpy(dst + kj * c, src + (size_t)(kj - taps.lo) * d->dw * c,
+                                   c * sizeof(float));
+                    conv_zero(dst + before + inside, kernel_row - before - inside);
+                }
+                conv_zero(field + rows.hi * kernel_row, (d->kh - rows.hi) * kernel_row);
+            }
+        }
+}
+
+/* im2col kernel tap by kernel tap, for few channels (a first layer on
+ * grayscale or RGB images): each tap's channels for a whole output row
+ * at once, looping over the row's pixels innermost, where one memcpy per
+ * pixel would cost more than its few floats. */
+static void im2col_by_tap(const dl_conv_desc *d, const float *x, float *cols)
+{
+    size_t depth = conv_depth(d), c = (size_t)d->c, step = (size_t)d->sw * c;
+    for (int b = 0; b < d->n; b++)
+        for (int i = 0; i < d->oh; i++) {
+            float *fields = cols + ((size_t)b * d->oh + i) * d->ow * depth; /* [ow, depth] */
+            for (int ki = 0; ki < d->kh; ki++) {
+                int r = i * d->sh + ki * d->dh - d->pad_top;
+                for (int kj = 0; kj < d->kw; kj++) {
+                    float *tap = fields + ((size_t)ki * d->kw + kj) * c; /* [ow] runs of c */
+                    int col0 = kj * d->dw - d->pad_left; /* input column under pixel 0 */
+                    conv_taps js = {0, 0};               /* the pixels j over the input */
+                    if (r >= 0 && r < d->h)
+                        js = conv_valid_taps(col0, d->ow, d->sw, d->w);
+                    const float *src = x; /* under pixel js.lo, when there is one */
+                    if (js.hi > js.lo)
+                        src += (((size_t)b * d->h + r) * d->w + (size_t)(col0 + js.lo * d->sw)) * c;
+                    for (size_t t = 0; t < c; t++) {
+                        for (int j = 0; j < js.lo; j++)
+                            tap[j * depth + t] = 0.0f;
+                        for (int j = js.lo; j < js.hi; j++)
+                            tap[j * depth + t] = src[(size_t)(j - js.lo) * step + t];
+                        for (int j = js.hi; j < d->ow; j++)
+                            tap[j * depth + t] = 0.0f;
+                    }
+                }
+            }
+        }
+}
+
+/* Runs shorter than this many floats take im2col_by_tap. */
+#define CONV_SHORT_RUN 16
+
+/* cols [n*oh*ow, kh*kw*c] from x [n, h, w, c]: each output pixel's row is
+ * its receptive field in the kernel's order, zeros where it reaches into
+ * the padding. */
+static void im2col(const dl_conv_desc *d, const float *x, float *cols)
+{
+    if (conv_run(d) < CONV_SHORT_RUN)
+        im2col_by_tap(d, x, cols);
+    else
+        im2col_by_pixel(d, x, cols);
+}
+
+static void conv_add_run(float *restrict dst, const float *restrict src, size_t n)
+{
+    for (size_t t = 0; t < n; t++)
+        dst[t] += src[t];
+}
+
+/* The transpose of im2col: dx [n, h, w, c] = the sum over every receptive
+ * field of its row of cols [n*oh*ow, kh*kw*c] (padding taps dropped). */
+static void col2im(const dl_conv_desc *d, const float *cols, float *dx)
+{
+    size_t depth = conv_depth(d), kernel_row = (size_t)d->kw * d->c, c = (size_t)d->c;
+    conv_zero(dx, (size_t)d->n * d->h * d->w * c);
+    const float *field = cols; /* [depth] */
+    for (int b = 0; b < d->n; b++)
+        for (int i = 0; i < d->oh; i++) {
+            int row0 = i * d->sh - d->pad_top;
+            conv_taps rows = conv_valid_taps(row0, d->kh, d->dh, d->h);
+            for (int j = 0; j < d->ow; j++, field += depth) {
+                int col0 = j * d->sw - d->pad_left;
+                conv_taps taps = conv_valid_taps(col0, d->kw, d->dw, d->w);
+                size_t before = taps.lo * c, inside = (size_t)(taps.hi - taps.lo) * c;
+                for (int ki = rows.lo; ki < rows.hi && inside; ki++) {
+                    const float *src = field + ki * kernel_row + before;
+                    /* the input pixel under the kernel row's first valid tap */
+                    size_t r = (size_t)(row0 + ki * d->dh), q = (size_t)(col0 + taps.lo * d->dw);
+                    float *dst = dx + (((size_t)b * d->h + r) * d->w + q) * c;
+                    if (d->dw == 1)
+                        conv_add_run(dst, src, inside);
+                    else
+                        for (int kj = taps.lo; kj < taps.hi; kj++)
+                            conv_add_run(dst + (size_t)(kj - taps.lo) * d->dw * c,
+                                         src + (size_t)(kj - taps.lo) * c, c);
+                }
+            }
+        }
+}
+
+/* The cols matrix [n*oh*ow, kh*kw*c] of x: x itself for a pointwise
+ * convolution, im2col's copy in the workspace otherwise. */
+static const float *conv_cols(const dl_conv_desc *d, const float *x, float *workspace)
+{
+    if (conv_is_pointwise(d))
+        return x;
+    im2col(d, x, workspace);
+    return workspace;
+}
+
+size_t cpu_conv_workspace(dl_backend *be, const dl_conv_desc *d)
+{
+    (void)be;
+    return conv_is_pointwise(d) ? 0 : conv_rows(d) * conv_depth(d);
+}
+
+/* y [n*oh*ow, F] = cols x kernel [K, F] */
+void cpu_conv_forward(dl_backend *be, const dl_conv_desc *d, const float *x,
+                      const float *kernel, float *y, float *workspace)
+{
+    (void)be;
+    int m = (int)conv_rows(d), k = (int)conv_depth(d), f = d->filters;
+    const float *cols = conv_cols(d, x, workspace);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, f, k, 1.0f, cols, k, kernel, f,
+                0.0f, y, f);
+}
+
+/* dcols [n*oh*ow, K] = dy x kernel^T, then col2im into dx (pointwise: the
+ * product is dx itself) */
+void cpu_conv_backward_data(dl_backend *be, const dl_conv_desc *d, const float *dy,
+                            const float *kernel, float *dx, float *workspace)
+{
+    (void)be;
+    int m = (int)conv_rows(d), k = (int)conv_depth(d), f = d->filters;
+    int pointwise = conv_is_pointwise(d);
+    float *dcols = pointwise ? dx : workspace;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, f, 1.0f, dy, f, kernel, f, 0.0f,
+                dcols, k);
+    if (!pointwise)
+        col2im(d, dcols, dx);
+}
+
+/* dkernel [K, F] = cols^T x dy [n*oh*ow, F] */
+void cpu_conv_backward_filter(dl_backend *be, const dl_conv_desc *d, const float *x,
+                              const float *dy, float *dkernel, float *workspace)
+{
+    (void)be;
+    int m = (int)conv_rows(d), k = (int)conv_depth(d), f = d->filters;
+    const float *cols = conv_cols(d, x, workspace);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, f, m, 1.0f, cols, k, dy, f, 0.0f,
+                dkernel, f);
+}
