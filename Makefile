@@ -78,7 +78,7 @@ help:
 	@echo "make test     unit + end-to-end + accuracy tests"
 	@echo "make demo     install missing packages, build, train the Fashion-MNIST MLP"
 	@echo "make deps     install the Debian packages (or print the apt-get line)"
-	@echo "make bench    dltrain vs PyTorch (and Keras) speed and memory"
+	@echo "make bench    dltrain vs PyTorch (and Keras) speed and memory, MLP and CNN"
 	@echo "make bench-startup  dltrain's start-up vs importing PyTorch and Keras"
 	@echo "make fuzz     libFuzzer targets for every loader (FUZZ_SECONDS each)"
 	@echo "make test-asan  the whole suite under AddressSanitizer + UBSan"
@@ -89,10 +89,11 @@ clean:
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/cli/main.d $(TEST_BIN:=.d)
 
-# Speed and memory against PyTorch and Keras (tests/bench/README.md).
+# Speed and memory against PyTorch and Keras, the Fashion-MNIST MLP and CNN;
+# BENCH_MODEL=mlp or cnn for one of them (tests/bench/README.md).
 .PHONY: bench
 bench: dltrain
-	sh tests/bench/bench_mlp.sh
+	sh tests/bench/bench.sh
 
 # Start-up: dltrain check and a one-epoch fit against importing torch and keras.
 .PHONY: bench-startup

@@ -18,7 +18,7 @@ typedef struct metric_args {
  * sparse_top_k_categorical_accuracy, mse, mae, Precision, Recall, AUC. */
 extern const dl_family metric_family;
 
-#define METRIC_MAX_ACC 800      /* AUC with 200 thresholds: 4 * 200 */
+#define METRIC_MAX_ACC (4 * DL_AUC_MAX_THRESHOLDS) /* AUC: tp, fp, tn, fn per threshold */
 
 typedef struct metric {
     char name[64];              /* key in logs: "accuracy", "auc" */

@@ -32,9 +32,6 @@ void cpu_opt_update(dl_backend *be, const dl_opt_step *s, float *w, const float 
 /* cpu_loss.c */
 double cpu_loss(dl_backend *be, const dl_loss_desc *d, const float *pred, const float *target,
                 float *grad, int rows, int cols);
-/* The class id a sparse target holds, or -1 if it is not an integer in
- * [0, cols) (such a row matches no class). */
-int cpu_class_id(float label, int cols);
 
 /* cpu_metric.c */
 void cpu_metric(dl_backend *be, const dl_metric_desc *d, const float *pred, const float *target,

@@ -237,7 +237,7 @@ static const float *input_of(cuda_ctx *ctx, const cuda_conv_plan &p, const float
     if (!p.explicit_padding)
         return x;
     const dl_conv_desc &d = p.desc;
-    dl_gpu_window pad = {d.n, d.c, d.h, d.w, p.padded_h, p.padded_w, -d.pad_top, -d.pad_left};
+    dl_row_window pad = {d.n, d.c, d.h, d.w, p.padded_h, p.padded_w, -d.pad_top, -d.pad_left};
     return cuda_copy_window(ctx, &pad, x, padded) ? padded : nullptr;
 }
 
@@ -275,7 +275,7 @@ static void cuda_conv_backward_data(dl_backend *be, const dl_conv_desc *d, const
                                                    p->cudnn_bytes, &zero, p->x, target)))
         return;
     if (p->explicit_padding) {
-        dl_gpu_window crop = {d->n, d->c, p->padded_h, p->padded_w,
+        dl_row_window crop = {d->n, d->c, p->padded_h, p->padded_w,
                               d->h, d->w, d->pad_top,  d->pad_left};
         cuda_copy_window(ctx, &crop, s.padded, dx);
     }

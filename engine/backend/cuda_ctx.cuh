@@ -10,7 +10,7 @@
 #define DL_CUDA_CTX_CUH
 
 #include "engine/backend/gpu.h"
-#include "engine/backend/gpu_kernels.h"
+#include "engine/backend/kernel_rows.h"
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -37,7 +37,7 @@ struct cuda_conv_plan {
 };
 
 // One pooling shape: cuDNN where its symmetric padding gives Keras's
-// windows, the backend's own kernels (gpu_kernels.h) elsewhere.
+// windows, the backend's own kernels (kernel_rows.h) elsewhere.
 struct cuda_pool_plan {
     dl_pool_desc desc;
     int use_cudnn;
@@ -111,8 +111,8 @@ void cuda_release_pool_plans(cuda_ctx *ctx);
 // cuBLAS transpose of a row-major [rows, cols] matrix into dst [cols, rows].
 bool cuda_transpose(cuda_ctx *ctx, const float *src, int rows, int cols, float *dst);
 
-// A padded copy or a crop (gpu_kernels.h's dl_gpu_window).
-bool cuda_copy_window(cuda_ctx *ctx, const dl_gpu_window *g, const float *src, float *dst);
+// A padded copy or a crop (kernel_rows.h's dl_row_window).
+bool cuda_copy_window(cuda_ctx *ctx, const dl_row_window *g, const float *src, float *dst);
 
 // ---- launches ----
 constexpr int CUDA_THREADS = 256; // threads per block, everywhere

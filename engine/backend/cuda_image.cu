@@ -1,22 +1,22 @@
 // cuda_image.cu: the image ops, NHWC: zero padding and its crop,
 // nearest-neighbour upsampling, spatial dropout, augmentation. One thread
 // per output element (or per sample channel where an element's value
-// needs the whole channel), the index math from gpu_kernels.h and the
+// needs the whole channel), the index math from kernel_rows.h and the
 // random draws from kernels.h, so masks and augmentations are the CPU's.
 #include "engine/backend/cuda_ctx.cuh"
 
-bool cuda_copy_window(cuda_ctx *ctx, const dl_gpu_window *g, const float *src, float *dst)
+bool cuda_copy_window(cuda_ctx *ctx, const dl_row_window *g, const float *src, float *dst)
 {
-    dl_gpu_window window = *g;
-    return FOR_EACH(ctx, dl_gpu_window_size(&window),
-                    [=] __device__(size_t i) { dst[i] = dl_gpu_window_at(&window, src, i); });
+    dl_row_window window = *g;
+    return FOR_EACH(ctx, dl_row_window_size(&window),
+                    [=] __device__(size_t i) { dst[i] = dl_row_window_at(&window, src, i); });
 }
 
 // y [n, h + top + bottom, w + left + right, c]
 static void cuda_pad2d(dl_backend *be, const float *x, int n, int h, int w, int c, int top,
                        int bottom, int left, int right, float *y)
 {
-    dl_gpu_window pad = {n, c, h, w, h + top + bottom, w + left + right, -top, -left};
+    dl_row_window pad = {n, c, h, w, h + top + bottom, w + left + right, -top, -left};
     if (cuda_ctx *ctx = cuda_live(be))
         cuda_copy_window(ctx, &pad, x, y);
 }
@@ -25,7 +25,7 @@ static void cuda_pad2d(dl_backend *be, const float *x, int n, int h, int w, int 
 static void cuda_pad2d_backward(dl_backend *be, const float *dy, int n, int h, int w, int c,
                                 int top, int bottom, int left, int right, float *dx)
 {
-    dl_gpu_window crop = {n, c, h + top + bottom, w + left + right, h, w, top, left};
+    dl_row_window crop = {n, c, h + top + bottom, w + left + right, h, w, top, left};
     if (cuda_ctx *ctx = cuda_live(be))
         cuda_copy_window(ctx, &crop, dy, dx);
 }
@@ -36,7 +36,7 @@ static void cuda_upsample2d(dl_backend *be, const float *x, int n, int h, int w,
 {
     if (cuda_ctx *ctx = cuda_live(be))
         FOR_EACH(ctx, (size_t)n * h * fh * w * fw * c,
-                 [=] __device__(size_t i) { y[i] = dl_gpu_upsample_at(x, h, w, c, fh, fw, i); });
+                 [=] __device__(size_t i) { y[i] = dl_row_upsample_at(x, h, w, c, fh, fw, i); });
 }
 
 // dx [n, h, w, c]: the sums of dy's blocks
@@ -45,7 +45,7 @@ static void cuda_upsample2d_backward(dl_backend *be, const float *dy, int n, int
 {
     if (cuda_ctx *ctx = cuda_live(be))
         FOR_EACH(ctx, (size_t)n * h * w * c, [=] __device__(size_t i) {
-            dx[i] = dl_gpu_upsample_backward_at(dy, h, w, c, fh, fw, i);
+            dx[i] = dl_row_upsample_backward_at(dy, h, w, c, fh, fw, i);
         });
 }
 
@@ -60,7 +60,7 @@ static void cuda_channel_dropout(dl_backend *be, uint64_t seed, uint64_t offset,
         }))
         return;
     FOR_EACH(ctx, (size_t)n * hw * c,
-             [=] __device__(size_t i) { y[i] = x[i] * mask[dl_gpu_channel_of(i, hw, c)]; });
+             [=] __device__(size_t i) { y[i] = x[i] * mask[dl_row_channel_of(i, hw, c)]; });
 }
 
 static void cuda_channel_mask_backward(dl_backend *be, const float *dy, const float *mask, int n,
@@ -68,7 +68,7 @@ static void cuda_channel_mask_backward(dl_backend *be, const float *dy, const fl
 {
     if (cuda_ctx *ctx = cuda_live(be))
         FOR_EACH(ctx, (size_t)n * hw * c,
-                 [=] __device__(size_t i) { dx[i] = dy[i] * mask[dl_gpu_channel_of(i, hw, c)]; });
+                 [=] __device__(size_t i) { dx[i] = dy[i] * mask[dl_row_channel_of(i, hw, c)]; });
 }
 
 // Geometric kinds: a thread per output pixel; contrast: per sample channel
@@ -81,10 +81,10 @@ static void cuda_augment(dl_backend *be, const dl_aug_desc *d, const float *x, f
     dl_aug_desc desc = *d;
     if (desc.kind == DL_AUG_CONTRAST)
         FOR_EACH(ctx, (size_t)desc.n * desc.c,
-                 [=] __device__(size_t bk) { dl_gpu_contrast_channel(&desc, x, y, bk); });
+                 [=] __device__(size_t bk) { dl_row_contrast_channel(&desc, x, y, bk); });
     else
         FOR_EACH(ctx, (size_t)desc.n * desc.h * desc.w,
-                 [=] __device__(size_t p) { dl_gpu_warp_pixel(&desc, x, y, p); });
+                 [=] __device__(size_t p) { dl_row_warp_pixel(&desc, x, y, p); });
 }
 
 // The transpose, per sample channel: a warp's taps scatter, and a thread
@@ -98,11 +98,11 @@ static void cuda_augment_backward(dl_backend *be, const dl_aug_desc *d, const fl
     dl_aug_desc desc = *d;
     if (desc.kind == DL_AUG_CONTRAST)
         FOR_EACH(ctx, (size_t)desc.n * desc.c, [=] __device__(size_t bk) {
-            dl_gpu_contrast_backward_channel(&desc, x, dy, dx, bk);
+            dl_row_contrast_backward_channel(&desc, x, dy, dx, bk);
         });
     else
         FOR_EACH(ctx, (size_t)desc.n * desc.c,
-                 [=] __device__(size_t bk) { dl_gpu_warp_backward_channel(&desc, dy, dx, bk); });
+                 [=] __device__(size_t bk) { dl_row_warp_backward_channel(&desc, dy, dx, bk); });
 }
 
 void cuda_set_image_ops(dl_backend *be)

@@ -10,7 +10,7 @@
 // it by the inv_std buffer.
 //
 // LayerNormalization has no cuDNN counterpart in the legacy API: one
-// thread per row runs the CPU's row math (gpu_kernels.h), the parameter
+// thread per row runs the CPU's row math (kernel_rows.h), the parameter
 // gradients are column sums.
 #include "engine/backend/cuda_ctx.cuh"
 
@@ -69,7 +69,7 @@ static void cuda_batchnorm_train(dl_backend *be, const float *x, int rows, int c
     FOR_EACH(ctx, c, [=] __device__(size_t k) {
         moving_mean[k] = dl_norm_moving(moving_mean[k], mean[k], momentum);
         moving_var[k] = dl_norm_moving(moving_var[k],
-                                       dl_gpu_variance_from_inv_std(inv_std[k], epsilon), momentum);
+                                       dl_row_variance_from_inv_std(inv_std[k], epsilon), momentum);
     });
 }
 
@@ -108,7 +108,7 @@ static void cuda_layernorm_forward(dl_backend *be, const float *x, int rows, int
 {
     if (cuda_ctx *ctx = cuda_live(be))
         FOR_EACH(ctx, rows, [=] __device__(size_t r) {
-            dl_gpu_layernorm_row(x, (int)r, c, gamma, beta, epsilon, y, mean, inv_std);
+            dl_row_layernorm_row(x, (int)r, c, gamma, beta, epsilon, y, mean, inv_std);
         });
 }
 
@@ -119,13 +119,13 @@ static void cuda_layernorm_backward(dl_backend *be, const float *x, const float 
 {
     cuda_ctx *ctx = cuda_live(be);
     if (!ctx || !FOR_EACH(ctx, rows, [=] __device__(size_t r) {
-            dl_gpu_layernorm_backward_row(x, dy, (int)r, c, gamma, mean, inv_std, dx);
+            dl_row_layernorm_backward_row(x, dy, (int)r, c, gamma, mean, inv_std, dx);
         }))
         return;
     COLUMN_SUMS(
         2, ctx, rows, c,
         [=] __device__(int r, int k, double *acc) {
-            dl_gpu_layernorm_param_terms(x, dy, r, k, c, mean, inv_std, acc);
+            dl_row_layernorm_param_terms(x, dy, r, k, c, mean, inv_std, acc);
         },
         [=] __device__(size_t k, const double *sums) {
             dgamma[k] = (float)sums[0];

@@ -1,7 +1,7 @@
 // cuda_pool.cu: max and average pooling, NHWC. cuDNN runs every shape
 // whose Keras padding it can express (gpu.h's rule: symmetric padding that
 // starts the windows where Keras does); the rest (e.g. "same" with the odd
-// pixel after) run the gather kernels of gpu_kernels.h, the CPU's window
+// pixel after) run the gather kernels of kernel_rows.h, the CPU's window
 // math one element per thread. Both never let padding win a maximum and
 // average over the valid pixels only (Keras "same").
 #include "engine/backend/cuda_ctx.cuh"
@@ -96,7 +96,7 @@ static void cuda_pool_forward(dl_backend *be, const dl_pool_desc *d, const float
         CUDA_OK(ctx, cudnnPoolingForward(ctx->dnn, p->pool, &one, p->x, x, &zero, p->y, y));
     else
         FOR_EACH(ctx, (size_t)desc.n * desc.oh * desc.ow * desc.c,
-                 [=] __device__(size_t i) { y[i] = dl_gpu_pool_forward_at(&desc, x, i); });
+                 [=] __device__(size_t i) { y[i] = dl_row_pool_forward_at(&desc, x, i); });
 }
 
 // dx [n, h, w, c] (overwritten) from dy, given the forward's x and y
@@ -114,7 +114,7 @@ static void cuda_pool_backward(dl_backend *be, const dl_pool_desc *d, const floa
                                           &zero, p->x, dx));
     else
         FOR_EACH(ctx, (size_t)desc.n * desc.h * desc.w * desc.c,
-                 [=] __device__(size_t i) { dx[i] = dl_gpu_pool_backward_at(&desc, x, y, dy, i); });
+                 [=] __device__(size_t i) { dx[i] = dl_row_pool_backward_at(&desc, x, y, dy, i); });
 }
 
 void cuda_set_pool_ops(dl_backend *be)

@@ -1,7 +1,7 @@
 // cuda_reduce.cu: the ops that return host values: the loss, the metrics'
 // counts, the sums of squares, the non-finite count and the L1/L2
 // penalty. Per-element and per-row terms come from kernels.h and
-// gpu_kernels.h; the sums are cuda_sum's fixed trees in double, so a run
+// kernel_rows.h; the sums are cuda_sum's fixed trees in double, so a run
 // repeats bit for bit. Each op waits for its result: one value per step
 // and op comes back to the host.
 #include "engine/backend/cuda_ctx.cuh"
@@ -18,19 +18,19 @@ static double cuda_loss(dl_backend *be, const dl_loss_desc *d, const float *pred
     if (desc.kind == DL_LOSS_CCE) { // a sum over classes per sample, one thread per row
         float grad_scale = (float)(1.0 / rows);
         bool ok = SUM(1, ctx, rows, &total, [=] __device__(size_t r, double *acc) {
-            acc[0] += dl_gpu_cce_row(&desc, pred, target, grad, (int)r, cols, grad_scale);
+            acc[0] += dl_row_cce_row(&desc, pred, target, grad, (int)r, cols, grad_scale);
         });
         return ok ? total / rows : NAN;
     }
     size_t n = (size_t)rows * cols; // the others average over every element
     float grad_scale = (float)(1.0 / (double)n);
     bool ok = SUM(1, ctx, n, &total, [=] __device__(size_t i, double *acc) {
-        acc[0] += dl_gpu_loss_elem_at(&desc, pred, target, grad, grad_scale, i);
+        acc[0] += dl_row_loss_elem_at(&desc, pred, target, grad, grad_scale, i);
     });
     return ok ? total / (double)n : NAN;
 }
 
-// AUC: every element counted in its bucket (gpu_kernels.h) with integer
+// AUC: every element counted in its bucket (kernel_rows.h) with integer
 // atomics, whose totals do not depend on their order; the host turns the
 // 2 (T + 1) buckets into the {tp, fp, tn, fn} per threshold.
 static void cuda_auc(cuda_ctx *ctx, const dl_metric_desc *d, const float *pred, const float *target,
@@ -49,11 +49,11 @@ static void cuda_auc(cuda_ctx *ctx, const dl_metric_desc *d, const float *pred, 
     if (CUDA_OK(ctx, cudaMemsetAsync(counts, 0, buckets * sizeof *counts, ctx->stream)) &&
         FOR_EACH(ctx, (size_t)rows * cols,
                  [=] __device__(size_t i) {
-                     atomicAdd(&counts[dl_gpu_auc_bucket(&desc, pred, target, cols, i)], 1ULL);
+                     atomicAdd(&counts[dl_row_auc_bucket(&desc, pred, target, cols, i)], 1ULL);
                  }) &&
         FOR_EACH(ctx, buckets, [=] __device__(size_t b) { as_double[b] = (double)counts[b]; }) &&
         cuda_fetch(ctx, host, as_double, buckets * sizeof(double), __FILE__, __LINE__))
-        dl_gpu_auc_accumulate(host, desc.num_thresholds, acc);
+        dl_row_auc_accumulate(host, desc.num_thresholds, acc);
 }
 
 // Adds this batch's counts to acc (layouts: dl_metric_nacc).
@@ -70,7 +70,7 @@ static void cuda_metric(dl_backend *be, const dl_metric_desc *d, const float *pr
     dl_metric_desc desc = *d;
     double sums[2];
     if (SUM(2, ctx, rows, sums, [=] __device__(size_t r, double *a) {
-            dl_gpu_metric_row(&desc, pred, target, (int)r, cols, a);
+            dl_row_metric_row(&desc, pred, target, (int)r, cols, a);
         })) {
         acc[0] += sums[0];
         acc[1] += sums[1];
@@ -102,7 +102,7 @@ static double cuda_regularize(dl_backend *be, const float *w, float *g, size_t n
     cuda_ctx *ctx = cuda_live(be);
     double sums[2]; // sum |w|, sum w^2
     bool ok = ctx && SUM(2, ctx, n, sums, [=] __device__(size_t i, double *acc) {
-                  dl_gpu_regularize_at(w, g, l1, l2, i, acc);
+                  dl_row_regularize_at(w, g, l1, l2, i, acc);
               });
     return ok ? l1 * sums[0] + l2 * sums[1] : NAN;
 }

@@ -79,6 +79,10 @@ typedef struct dl_loss_desc {
     int sparse_target;      /* target holds class ids [rows] instead of [rows, cols] */
 } dl_loss_desc;
 
+/* The most AUC thresholds a metric may ask for (the accumulators are
+ * 4 per threshold). */
+#define DL_AUC_MAX_THRESHOLDS 200
+
 /* Metric description handed to the metric op. */
 typedef struct dl_metric_desc {
     int kind;               /* DL_METRIC_* */

@@ -14,7 +14,7 @@
 #
 # Environment:
 #   BENCH_RUNS=10                  timed runs of each command (after 2 warm-up runs)
-#   BENCH_VENV=tests/.venv/bench   Keras's virtual environment (bench_mlp.sh makes it)
+#   BENCH_VENV=tests/.venv/bench   Keras's virtual environment (bench.sh makes it)
 #   BENCH_OUT=build/bench-startup  data, runs, hyperfine's JSON, results.md
 #
 # usage: sh tests/bench/bench_startup.sh   (from the repository root; ./dltrain built)

@@ -5,12 +5,12 @@
  *     as cublasSgeam's arguments (run by a reference geam), and cuDNN's
  *     padding: where the rule accepts symmetric padding, and the explicit
  *     padding and cropping otherwise, both run through the CPU convolution;
- *   - every body of gpu_kernels.h over its whole grid, as a CUDA kernel
+ *   - every body of kernel_rows.h over its whole grid, as a CUDA kernel
  *     runs it one thread per index.
  * The bodies add in the CPU's order, so they match it to 1e-6 (most bit
  * for bit); sums in another order to 1e-5. */
 #include "engine/backend/gpu.h"
-#include "engine/backend/gpu_kernels.h"
+#include "engine/backend/kernel_rows.h"
 #include "tests/unit/gpu_check.h"
 
 #include <cblas.h>
@@ -82,7 +82,7 @@ static void test_transpose_mapping(void)
     gc_check_arrays("transpose back", back, keras, K * F, 0, 0);
 }
 
-/* ---- gpu.h + dl_gpu_window: cuDNN's padding against Keras's ---- */
+/* ---- gpu.h + dl_row_window: cuDNN's padding against Keras's ---- */
 
 typedef struct conv_case {
     int h, w, kh, kw, sh, sw, dh, dw, padding;
@@ -93,10 +93,10 @@ typedef struct conv_case {
 static float *padded_copy(const dl_conv_desc *d, const float *x, int before_h, int before_w,
                           int extent_h, int extent_w)
 {
-    dl_gpu_window pad = {d->n, d->c, d->h, d->w, extent_h, extent_w, -before_h, -before_w};
-    float *out = floats(dl_gpu_window_size(&pad));
-    for (size_t i = 0; i < dl_gpu_window_size(&pad); i++)
-        out[i] = dl_gpu_window_at(&pad, x, i);
+    dl_row_window pad = {d->n, d->c, d->h, d->w, extent_h, extent_w, -before_h, -before_w};
+    float *out = floats(dl_row_window_size(&pad));
+    for (size_t i = 0; i < dl_row_window_size(&pad); i++)
+        out[i] = dl_row_window_at(&pad, x, i);
     return out;
 }
 
@@ -140,9 +140,9 @@ static void check_conv_bridge(dl_backend *cpu, const conv_case *cc, int *explici
     if (!symmetric) {
         cpu->conv_backward_data(cpu, &d, dy, kernel, dx, ws);
         cpu->conv_backward_data(cpu, &p, dy, kernel, dx_padded, ws);
-        dl_gpu_window crop = {d.n, d.c, p.h, p.w, d.h, d.w, d.pad_top, d.pad_left};
+        dl_row_window crop = {d.n, d.c, p.h, p.w, d.h, d.w, d.pad_top, d.pad_left};
         for (size_t i = 0; i < nx; i++)
-            dx_bridge[i] = dl_gpu_window_at(&crop, dx_padded, i);
+            dx_bridge[i] = dl_row_window_at(&crop, dx_padded, i);
         strcat(what, ", backward data");
         gc_check_arrays(what, dx_bridge, dx, nx, OTHER_ORDER_RTOL, ATOL);
         cpu->conv_backward_filter(cpu, &d, x, dy, dk, ws);
@@ -186,7 +186,7 @@ static void test_conv_padding(dl_backend *cpu)
     CHECK(explicit_cases >= 3, "the table covers explicit padding (%d cases)", explicit_cases);
 }
 
-/* ---- gpu_kernels.h bodies against the CPU ops ---- */
+/* ---- kernel_rows.h bodies against the CPU ops ---- */
 
 static void test_window_and_upsample(dl_backend *cpu)
 {
@@ -198,23 +198,23 @@ static void test_window_and_upsample(dl_backend *cpu)
     gc_rng rng = {21};
     gc_fill(&rng, x, nx, -1, 1);
     cpu->pad2d(cpu, x, N, H, W, C, TOP, BOTTOM, LEFT, RIGHT, y);
-    dl_gpu_window pad = {N, C, H, W, H + TOP + BOTTOM, W + LEFT + RIGHT, -TOP, -LEFT};
-    for (size_t i = 0; i < dl_gpu_window_size(&pad); i++)
-        body[i] = dl_gpu_window_at(&pad, x, i);
+    dl_row_window pad = {N, C, H, W, H + TOP + BOTTOM, W + LEFT + RIGHT, -TOP, -LEFT};
+    for (size_t i = 0; i < dl_row_window_size(&pad); i++)
+        body[i] = dl_row_window_at(&pad, x, i);
     gc_check_arrays("pad2d", body, y, ny, 0, 0);
     cpu->pad2d_backward(cpu, y, N, H, W, C, TOP, BOTTOM, LEFT, RIGHT, dx);
-    dl_gpu_window crop = {N, C, H + TOP + BOTTOM, W + LEFT + RIGHT, H, W, TOP, LEFT};
+    dl_row_window crop = {N, C, H + TOP + BOTTOM, W + LEFT + RIGHT, H, W, TOP, LEFT};
     for (size_t i = 0; i < nx; i++)
-        dx_body[i] = dl_gpu_window_at(&crop, y, i);
+        dx_body[i] = dl_row_window_at(&crop, y, i);
     gc_check_arrays("pad2d_backward", dx_body, dx, nx, 0, 0);
     cpu->upsample2d(cpu, x, N, H, W, C, FH, FW, up);
     for (size_t i = 0; i < nu; i++)
-        body[i] = dl_gpu_upsample_at(x, H, W, C, FH, FW, i);
+        body[i] = dl_row_upsample_at(x, H, W, C, FH, FW, i);
     gc_check_arrays("upsample2d", body, up, nu, 0, 0);
     gc_fill(&rng, dup, nu, -1, 1);
     cpu->upsample2d_backward(cpu, dup, N, H, W, C, FH, FW, dx);
     for (size_t i = 0; i < nx; i++)
-        dx_body[i] = dl_gpu_upsample_backward_at(dup, H, W, C, FH, FW, i);
+        dx_body[i] = dl_row_upsample_backward_at(dup, H, W, C, FH, FW, i);
     gc_check_arrays("upsample2d_backward", dx_body, dx, nx, SAME_ORDER_RTOL, ATOL);
     free(x);
     free(y);
@@ -233,7 +233,7 @@ static void test_channel_dropout(dl_backend *cpu)
     gc_fill(&rng, x, N * HW * C, -1, 1);
     cpu->channel_dropout(cpu, 5, 17, 0.4f, x, N, HW, C, y, mask);
     for (size_t i = 0; i < N * HW * C; i++)
-        body[i] = x[i] * mask[dl_gpu_channel_of(i, HW, C)];
+        body[i] = x[i] * mask[dl_row_channel_of(i, HW, C)];
     gc_check_arrays("channel_dropout", body, y, N * HW * C, 0, 0);
 }
 
@@ -264,13 +264,13 @@ static void test_pooling(dl_backend *cpu)
         gc_fill(&rng, dy, ny, -1, 1);
         cpu->pool_forward(cpu, &d, x, y);
         for (size_t i = 0; i < ny; i++)
-            body[i] = dl_gpu_pool_forward_at(&d, x, i);
+            body[i] = dl_row_pool_forward_at(&d, x, i);
         char what[96];
         snprintf(what, sizeof what, "pooling case %zu forward", t);
         gc_check_arrays(what, body, y, ny, SAME_ORDER_RTOL, 0);
         cpu->pool_backward(cpu, &d, x, y, dy, dx);
         for (size_t i = 0; i < nx; i++)
-            body[i] = dl_gpu_pool_backward_at(&d, x, y, dy, i);
+            body[i] = dl_row_pool_backward_at(&d, x, y, dy, i);
         snprintf(what, sizeof what, "pooling case %zu backward", t);
         gc_check_arrays(what, body, dx, nx, SAME_ORDER_RTOL, 0);
         free(x);
@@ -316,11 +316,11 @@ static void test_losses(dl_backend *cpu)
         double want = cpu->loss(cpu, d, pred, target, grad, ROWS, COLS), got = 0.0;
         if (d->kind == DL_LOSS_CCE) {
             for (int r = 0; r < ROWS; r++)
-                got += dl_gpu_cce_row(d, pred, target, body_grad, r, COLS, 1.0f / ROWS);
+                got += dl_row_cce_row(d, pred, target, body_grad, r, COLS, 1.0f / ROWS);
             got /= ROWS;
         } else {
             for (size_t i = 0; i < ROWS * COLS; i++)
-                got += dl_gpu_loss_elem_at(d, pred, target, body_grad, 1.0f / (ROWS * COLS), i);
+                got += dl_row_loss_elem_at(d, pred, target, body_grad, 1.0f / (ROWS * COLS), i);
             got /= ROWS * COLS;
         }
         CHECK_CLOSE(got, want, SAME_ORDER_RTOL, 0, "loss case %zu: %.9g, expected %.9g", t, got,
@@ -367,12 +367,12 @@ static void test_metrics(dl_backend *cpu)
         if (d->kind == DL_METRIC_AUC) {
             double *buckets = calloc(2 * (size_t)(d->num_thresholds + 1), sizeof(double));
             for (size_t i = 0; i < ROWS * COLS; i++)
-                buckets[dl_gpu_auc_bucket(d, pred, tgt, COLS, i)] += 1.0;
-            dl_gpu_auc_accumulate(buckets, d->num_thresholds, got);
+                buckets[dl_row_auc_bucket(d, pred, tgt, COLS, i)] += 1.0;
+            dl_row_auc_accumulate(buckets, d->num_thresholds, got);
             free(buckets);
         } else {
             for (int r = 0; r < ROWS; r++)
-                dl_gpu_metric_row(d, pred, tgt, r, COLS, got);
+                dl_row_metric_row(d, pred, tgt, r, COLS, got);
         }
         int bad = -1;
         for (int j = 0; j < nacc && bad < 0; j++)
@@ -398,16 +398,16 @@ static void test_layernorm(dl_backend *cpu)
     gc_fill(&rng, dy, ROWS * C, -1, 1);
     cpu->layernorm_forward(cpu, x, ROWS, C, gamma, beta, 1e-3f, y, mean, inv_std);
     for (int r = 0; r < ROWS; r++)
-        dl_gpu_layernorm_row(x, r, C, gamma, beta, 1e-3f, y_body, mean_body, inv_body);
+        dl_row_layernorm_row(x, r, C, gamma, beta, 1e-3f, y_body, mean_body, inv_body);
     gc_check_arrays("layernorm y", y_body, y, ROWS * C, SAME_ORDER_RTOL, 0);
     gc_check_arrays("layernorm inv_std", inv_body, inv_std, ROWS, SAME_ORDER_RTOL, 0);
     cpu->layernorm_backward(cpu, x, dy, ROWS, C, gamma, mean, inv_std, dx, dgamma, dbeta);
     for (int r = 0; r < ROWS; r++)
-        dl_gpu_layernorm_backward_row(x, dy, r, C, gamma, mean, inv_std, dx_body);
+        dl_row_layernorm_backward_row(x, dy, r, C, gamma, mean, inv_std, dx_body);
     for (int k = 0; k < C; k++) {
         double acc[2] = {0, 0};
         for (int r = 0; r < ROWS; r++)
-            dl_gpu_layernorm_param_terms(x, dy, r, k, C, mean, inv_std, acc);
+            dl_row_layernorm_param_terms(x, dy, r, k, C, mean, inv_std, acc);
         dgamma_body[k] = (float)acc[0];
         dbeta_body[k] = (float)acc[1];
     }
@@ -433,7 +433,7 @@ static void test_batchnorm_variance(dl_backend *cpu)
     cpu->batchnorm_train(cpu, x, ROWS, C, gamma, beta, 1e-3f, 0.0f, moving_mean, moving_var, y,
                          mean, inv_std);
     for (int k = 0; k < C; k++)
-        recovered[k] = dl_gpu_variance_from_inv_std(inv_std[k], 1e-3f);
+        recovered[k] = dl_row_variance_from_inv_std(inv_std[k], 1e-3f);
     gc_check_arrays("batchnorm variance from inv_std", recovered, moving_var, C, OTHER_ORDER_RTOL,
                     ATOL);
 }
@@ -449,7 +449,7 @@ static void test_regularize(dl_backend *cpu)
     memcpy(g_body, g, sizeof g);
     double want = cpu->regularize(cpu, w, g, N, 0.01f, 0.02f), acc[2] = {0, 0};
     for (size_t i = 0; i < N; i++)
-        dl_gpu_regularize_at(w, g_body, 0.01f, 0.02f, i, acc);
+        dl_row_regularize_at(w, g_body, 0.01f, 0.02f, i, acc);
     double got = 0.01f * acc[0] + 0.02f * acc[1];
     CHECK_CLOSE(got, want, SAME_ORDER_RTOL, 0, "regularize: %.9g, expected %.9g", got, want);
     gc_check_arrays("regularize gradient", g_body, g, N, 0, 0);
@@ -515,14 +515,14 @@ static void test_augmentation(dl_backend *cpu)
         cpu->augment_backward(cpu, d, x, dy, dx);
         if (d->kind == DL_AUG_CONTRAST) {
             for (size_t bk = 0; bk < N * C; bk++) {
-                dl_gpu_contrast_channel(d, x, y_body, bk);
-                dl_gpu_contrast_backward_channel(d, x, dy, dx_body, bk);
+                dl_row_contrast_channel(d, x, y_body, bk);
+                dl_row_contrast_backward_channel(d, x, dy, dx_body, bk);
             }
         } else {
             for (size_t p = 0; p < N * H * W; p++)
-                dl_gpu_warp_pixel(d, x, y_body, p);
+                dl_row_warp_pixel(d, x, y_body, p);
             for (size_t bk = 0; bk < N * C; bk++)
-                dl_gpu_warp_backward_channel(d, dy, dx_body, bk);
+                dl_row_warp_backward_channel(d, dy, dx_body, bk);
         }
         char what[64];
         snprintf(what, sizeof what, "augmentation case %d forward", t);

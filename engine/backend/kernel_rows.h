@@ -1,4 +1,4 @@
-/* gpu_kernels.h: the per-element bodies of the CUDA backend's own kernels
+/* kernel_rows.h: the per-element bodies of the CUDA backend's own kernels
  * where the CPU backend writes the same math as loops of its own: the index
  * math of padding, upsampling and pooling, row-wise losses and metrics,
  * LayerNormalization rows, augmentation, the L1/L2 penalty. Each is a
@@ -18,20 +18,20 @@
  * dst [n, dst_h, dst_w, c] is a window of src [n, src_h, src_w, c]: dst
  * pixel (r, q) is src pixel (r + row_shift, q + col_shift), zero outside
  * src. Padding shifts by (-top, -left), cropping by (+top, +left). */
-typedef struct dl_gpu_window {
+typedef struct dl_row_window {
     int n, c;
     int src_h, src_w;
     int dst_h, dst_w;
     int row_shift, col_shift;
-} dl_gpu_window;
+} dl_row_window;
 
-DL_HD size_t dl_gpu_window_size(const dl_gpu_window *g)
+DL_HD size_t dl_row_window_size(const dl_row_window *g)
 {
     return (size_t)g->n * g->dst_h * g->dst_w * g->c;
 }
 
 /* dst element i */
-DL_HD float dl_gpu_window_at(const dl_gpu_window *g, const float *src, size_t i)
+DL_HD float dl_row_window_at(const dl_row_window *g, const float *src, size_t i)
 {
     int k = (int)(i % (size_t)g->c);
     size_t pixel = i / (size_t)g->c;
@@ -50,7 +50,7 @@ DL_HD float dl_gpu_window_at(const dl_gpu_window *g, const float *src, size_t i)
 /* ---- nearest-neighbour upsampling by (fh, fw), x [n, h, w, c] ---- */
 
 /* y [n, h*fh, w*fw, c] element i: input pixel (r / fh, q / fw) */
-DL_HD float dl_gpu_upsample_at(const float *x, int h, int w, int c, int fh, int fw, size_t i)
+DL_HD float dl_row_upsample_at(const float *x, int h, int w, int c, int fh, int fw, size_t i)
 {
     size_t ow = (size_t)w * fw, oh = (size_t)h * fh;
     int k = (int)(i % (size_t)c);
@@ -63,7 +63,7 @@ DL_HD float dl_gpu_upsample_at(const float *x, int h, int w, int c, int fh, int 
 
 /* dx [n, h, w, c] element i: the sum of its fh x fw block of dy, rows
  * then columns */
-DL_HD float dl_gpu_upsample_backward_at(const float *dy, int h, int w, int c, int fh, int fw,
+DL_HD float dl_row_upsample_backward_at(const float *dy, int h, int w, int c, int fh, int fw,
                                         size_t i)
 {
     size_t ow = (size_t)w * fw, oh = (size_t)h * fh;
@@ -81,7 +81,7 @@ DL_HD float dl_gpu_upsample_backward_at(const float *dy, int h, int w, int c, in
 }
 
 /* SpatialDropout2D: the mask [n, c] entry of element i of [n, hw, c] */
-DL_HD size_t dl_gpu_channel_of(size_t i, int hw, int c)
+DL_HD size_t dl_row_channel_of(size_t i, int hw, int c)
 {
     return i / ((size_t)hw * (size_t)c) * (size_t)c + i % (size_t)c;
 }
@@ -90,13 +90,13 @@ DL_HD size_t dl_gpu_channel_of(size_t i, int hw, int c)
 
 /* The input pixels [r0, r1) x [c0, c1) under output pixel (i, j), clipped
  * to the input: padding never wins a maximum nor counts in an average. */
-typedef struct dl_gpu_pool_window {
+typedef struct dl_row_pool_window {
     int r0, r1, c0, c1;
-} dl_gpu_pool_window;
+} dl_row_pool_window;
 
-DL_HD dl_gpu_pool_window dl_gpu_pool_window_at(const dl_pool_desc *d, int i, int j)
+DL_HD dl_row_pool_window dl_row_pool_window_at(const dl_pool_desc *d, int i, int j)
 {
-    dl_gpu_pool_window win;
+    dl_row_pool_window win;
     int top = i * d->sh - d->pad_top, left = j * d->sw - d->pad_left;
     win.r0 = top > 0 ? top : 0;
     win.c0 = left > 0 ? left : 0;
@@ -106,7 +106,7 @@ DL_HD dl_gpu_pool_window dl_gpu_pool_window_at(const dl_pool_desc *d, int i, int
 }
 
 /* y [n, oh, ow, c] element i */
-DL_HD float dl_gpu_pool_forward_at(const dl_pool_desc *d, const float *x, size_t i)
+DL_HD float dl_row_pool_forward_at(const dl_pool_desc *d, const float *x, size_t i)
 {
     size_t c = (size_t)d->c, row = (size_t)d->w * c;
     int k = (int)(i % c);
@@ -116,7 +116,7 @@ DL_HD float dl_gpu_pool_forward_at(const dl_pool_desc *d, const float *x, size_t
     int oi = (int)(rest % (size_t)d->oh);
     size_t b = rest / (size_t)d->oh;
     const float *plane = x + b * (size_t)d->h * row + (size_t)k; /* channel k of sample b */
-    dl_gpu_pool_window win = dl_gpu_pool_window_at(d, oi, j);
+    dl_row_pool_window win = dl_row_pool_window_at(d, oi, j);
     float acc = d->kind == DL_POOL_MAX ? -INFINITY : 0.0f;
     for (int r = win.r0; r < win.r1; r++)
         for (int q = win.c0; q < win.c1; q++) {
@@ -130,7 +130,7 @@ DL_HD float dl_gpu_pool_forward_at(const dl_pool_desc *d, const float *x, size_t
 
 /* The outputs [*lo, *hi] along one axis whose windows (size `window`,
  * stride, `pad` before) cover input position pos. */
-DL_HD void dl_gpu_pool_covering(int pos, int pad, int window, int stride, int outputs, int *lo,
+DL_HD void dl_row_pool_covering(int pos, int pad, int window, int stride, int outputs, int *lo,
                                 int *hi)
 {
     int earliest = pos + pad - window + 1; /* the lowest window start (+ pad) covering pos */
@@ -143,8 +143,8 @@ DL_HD void dl_gpu_pool_covering(int pos, int pad, int window, int stride, int ou
 /* 1 when pixel (r, q) is the first pixel of the window, in row-major
  * order, holding the window's maximum `top`: the one that receives the
  * gradient. plane: channel k of one sample, pixel stride c, row stride w*c. */
-DL_HD int dl_gpu_pool_routes_to(const dl_pool_desc *d, const float *plane, float top,
-                                dl_gpu_pool_window win, int r, int q)
+DL_HD int dl_row_pool_routes_to(const dl_pool_desc *d, const float *plane, float top,
+                                dl_row_pool_window win, int r, int q)
 {
     size_t c = (size_t)d->c, row = (size_t)d->w * c;
     for (int rr = win.r0; rr < win.r1; rr++)
@@ -156,7 +156,7 @@ DL_HD int dl_gpu_pool_routes_to(const dl_pool_desc *d, const float *plane, float
 
 /* dx [n, h, w, c] element i, gathered from the windows that cover it (in
  * output order, so overlapping windows add up as on the CPU) */
-DL_HD float dl_gpu_pool_backward_at(const dl_pool_desc *d, const float *x, const float *y,
+DL_HD float dl_row_pool_backward_at(const dl_pool_desc *d, const float *x, const float *y,
                                     const float *dy, size_t i)
 {
     size_t c = (size_t)d->c, row = (size_t)d->w * c;
@@ -168,16 +168,16 @@ DL_HD float dl_gpu_pool_backward_at(const dl_pool_desc *d, const float *x, const
     size_t b = rest / (size_t)d->h;
     const float *plane = x + b * (size_t)d->h * row + (size_t)k;
     int i0, i1, j0, j1;
-    dl_gpu_pool_covering(r, d->pad_top, d->ph, d->sh, d->oh, &i0, &i1);
-    dl_gpu_pool_covering(q, d->pad_left, d->pw, d->sw, d->ow, &j0, &j1);
+    dl_row_pool_covering(r, d->pad_top, d->ph, d->sh, d->oh, &i0, &i1);
+    dl_row_pool_covering(q, d->pad_left, d->pw, d->sw, d->ow, &j0, &j1);
     float g = 0.0f;
     for (int oi = i0; oi <= i1; oi++)
         for (int oj = j0; oj <= j1; oj++) {
             size_t at =
                 ((b * (size_t)d->oh + (size_t)oi) * (size_t)d->ow + (size_t)oj) * c + (size_t)k;
-            dl_gpu_pool_window win = dl_gpu_pool_window_at(d, oi, oj);
+            dl_row_pool_window win = dl_row_pool_window_at(d, oi, oj);
             if (d->kind == DL_POOL_MAX)
-                g += dl_gpu_pool_routes_to(d, plane, y[at], win, r, q) ? dy[at] : 0.0f;
+                g += dl_row_pool_routes_to(d, plane, y[at], win, r, q) ? dy[at] : 0.0f;
             else
                 g += dy[at] * (1.0f / (float)((win.r1 - win.r0) * (win.c1 - win.c0)));
         }
@@ -188,7 +188,7 @@ DL_HD float dl_gpu_pool_backward_at(const dl_pool_desc *d, const float *x, const
 
 /* The class a sparse target names, or -1 if it is not an integer in
  * [0, cols) (such a row matches no class). */
-DL_HD int dl_gpu_class_id(float label, int cols)
+DL_HD int dl_row_class_id(float label, int cols)
 {
     if (!(label >= 0.0f && label < (float)cols))
         return -1;
@@ -198,7 +198,7 @@ DL_HD int dl_gpu_class_id(float label, int cols)
 
 /* mse, mae, huber, bce element i: grad[i] = d loss / d pred[i] times
  * grad_scale; returns the element's loss. */
-DL_HD double dl_gpu_loss_elem_at(const dl_loss_desc *d, const float *pred, const float *target,
+DL_HD double dl_row_loss_elem_at(const dl_loss_desc *d, const float *pred, const float *target,
                                  float *grad, float grad_scale, size_t i)
 {
     float dpred;
@@ -210,7 +210,7 @@ DL_HD double dl_gpu_loss_elem_at(const dl_loss_desc *d, const float *pred, const
 /* Cross-entropy on logits z [cols]: tg [cols] holds the smoothed targets
  * t' on entry and (softmax(z) sum t' - t') grad_scale on return; returns
  * -sum t' log_softmax(z). */
-DL_HD double dl_gpu_cce_logits_row(const float *z, float *tg, int cols, float grad_scale)
+DL_HD double dl_row_cce_logits_row(const float *z, float *tg, int cols, float grad_scale)
 {
     float max = z[0];
     for (int k = 1; k < cols; k++)
@@ -231,7 +231,7 @@ DL_HD double dl_gpu_cce_logits_row(const float *z, float *tg, int cols, float gr
 
 /* Cross-entropy on probabilities p [cols], renormalised and clipped as
  * Keras; tg as above, the gradient taken through the renormalisation. */
-DL_HD double dl_gpu_cce_probs_row(const float *p, float *tg, int cols, float grad_scale)
+DL_HD double dl_row_cce_probs_row(const float *p, float *tg, int cols, float grad_scale)
 {
     double sum_p = 0.0;
     for (int k = 0; k < cols; k++)
@@ -253,28 +253,28 @@ DL_HD double dl_gpu_cce_probs_row(const float *p, float *tg, int cols, float gra
 
 /* Categorical cross-entropy of row r of pred [rows, cols]: writes grad's
  * row r and returns the row's loss. */
-DL_HD double dl_gpu_cce_row(const dl_loss_desc *d, const float *pred, const float *target,
+DL_HD double dl_row_cce_row(const dl_loss_desc *d, const float *pred, const float *target,
                             float *grad, int r, int cols, float grad_scale)
 {
     const float *row = pred + (size_t)r * cols;
     float *tg = grad + (size_t)r * cols; /* [cols]: smoothed targets, then the gradient */
     float keep = 1.0f - d->label_smoothing, spread = d->label_smoothing / (float)cols;
     if (d->sparse_target) {
-        int id = dl_gpu_class_id(target[r], cols);
+        int id = dl_row_class_id(target[r], cols);
         for (int k = 0; k < cols; k++)
             tg[k] = (k == id ? keep : 0.0f) + spread;
     } else {
         for (int k = 0; k < cols; k++)
             tg[k] = target[(size_t)r * cols + k] * keep + spread;
     }
-    return d->from_logits ? dl_gpu_cce_logits_row(row, tg, cols, grad_scale)
-                          : dl_gpu_cce_probs_row(row, tg, cols, grad_scale);
+    return d->from_logits ? dl_row_cce_logits_row(row, tg, cols, grad_scale)
+                          : dl_row_cce_probs_row(row, tg, cols, grad_scale);
 }
 
 /* ---- metrics (accumulator layouts: dl_metric_nacc) ---- */
 
 /* The first maximum of x [n] */
-DL_HD int dl_gpu_argmax(const float *x, int n)
+DL_HD int dl_row_argmax(const float *x, int n)
 {
     int best = 0;
     for (int i = 1; i < n; i++)
@@ -284,24 +284,24 @@ DL_HD int dl_gpu_argmax(const float *x, int n)
 }
 
 /* Target element (r, c); a class id counts as its one-hot row. */
-DL_HD float dl_gpu_target_value(const dl_metric_desc *d, const float *target, int r, int c,
+DL_HD float dl_row_target_value(const dl_metric_desc *d, const float *target, int r, int c,
                                 int cols)
 {
     if (d->sparse_target)
-        return dl_gpu_class_id(target[r], cols) == c ? 1.0f : 0.0f;
+        return dl_row_class_id(target[r], cols) == c ? 1.0f : 0.0f;
     return target[(size_t)r * cols + c];
 }
 
-DL_HD int dl_gpu_target_class(const dl_metric_desc *d, const float *target, int r, int cols)
+DL_HD int dl_row_target_class(const dl_metric_desc *d, const float *target, int r, int cols)
 {
     if (d->sparse_target)
-        return dl_gpu_class_id(target[r], cols);
-    return dl_gpu_argmax(target + (size_t)r * cols, cols);
+        return dl_row_class_id(target[r], cols);
+    return dl_row_argmax(target + (size_t)r * cols, cols);
 }
 
 /* Keras's in_top_k: fewer than k predictions strictly above the target's
  * (ties in its favour); a non-finite target prediction never hits. */
-DL_HD int dl_gpu_in_top_k(const float *p, int cols, int target, int k)
+DL_HD int dl_row_in_top_k(const float *p, int cols, int target, int k)
 {
     if (target < 0 || !isfinite(p[target]))
         return 0;
@@ -312,7 +312,7 @@ DL_HD int dl_gpu_in_top_k(const float *p, int cols, int target, int k)
 }
 
 /* Row r's contributions to acc[2], for every metric but AUC. */
-DL_HD void dl_gpu_metric_row(const dl_metric_desc *d, const float *pred, const float *target, int r,
+DL_HD void dl_row_metric_row(const dl_metric_desc *d, const float *pred, const float *target, int r,
                              int cols, double *acc)
 {
     const float *row = pred + (size_t)r * cols;
@@ -321,24 +321,24 @@ DL_HD void dl_gpu_metric_row(const dl_metric_desc *d, const float *pred, const f
         int matches = 0;
         for (int c = 0; c < cols; c++)
             matches +=
-                dl_gpu_target_value(d, target, r, c, cols) == (row[c] > d->threshold ? 1.0f : 0.0f);
+                dl_row_target_value(d, target, r, c, cols) == (row[c] > d->threshold ? 1.0f : 0.0f);
         acc[0] += (double)matches / cols;
         acc[1] += 1.0;
         break;
     }
     case DL_METRIC_CATEGORICAL_ACCURACY: /* {correct, samples} */
-        acc[0] += dl_gpu_argmax(row, cols) == dl_gpu_target_class(d, target, r, cols);
+        acc[0] += dl_row_argmax(row, cols) == dl_row_target_class(d, target, r, cols);
         acc[1] += 1.0;
         break;
     case DL_METRIC_TOP_K:
-        acc[0] += dl_gpu_in_top_k(row, cols, dl_gpu_target_class(d, target, r, cols), d->k);
+        acc[0] += dl_row_in_top_k(row, cols, dl_row_target_class(d, target, r, cols), d->k);
         acc[1] += 1.0;
         break;
     case DL_METRIC_MSE:
     case DL_METRIC_MAE: { /* {sum of per-sample means, samples} */
         double sum = 0.0;
         for (int c = 0; c < cols; c++) {
-            double e = (double)row[c] - dl_gpu_target_value(d, target, r, c, cols);
+            double e = (double)row[c] - dl_row_target_value(d, target, r, c, cols);
             sum += d->kind == DL_METRIC_MSE ? e * e : fabs(e);
         }
         acc[0] += sum / cols;
@@ -349,7 +349,7 @@ DL_HD void dl_gpu_metric_row(const dl_metric_desc *d, const float *pred, const f
     case DL_METRIC_RECALL:    /* {tp, fn} */
         for (int c = 0; c < cols; c++) {
             int pred_pos = row[c] > d->threshold;
-            int label_pos = dl_gpu_target_value(d, target, r, c, cols) != 0.0f;
+            int label_pos = dl_row_target_value(d, target, r, c, cols) != 0.0f;
             if (pred_pos && label_pos)
                 acc[0] += 1.0;
             else if (d->kind == DL_METRIC_PRECISION ? pred_pos : label_pos)
@@ -362,7 +362,7 @@ DL_HD void dl_gpu_metric_row(const dl_metric_desc *d, const float *pred, const f
 }
 
 /* AUC: how many of the T ascending thresholds p exceeds. */
-DL_HD int dl_gpu_auc_exceeded(float p, int T)
+DL_HD int dl_row_auc_exceeded(float p, int T)
 {
     int lo = 0, hi = T;
     while (lo < hi) {
@@ -377,19 +377,19 @@ DL_HD int dl_gpu_auc_exceeded(float p, int T)
 
 /* AUC: element i of pred [rows, cols] counts in bucket label * (T + 1) +
  * thresholds exceeded, label 1 for a positive target. */
-DL_HD int dl_gpu_auc_bucket(const dl_metric_desc *d, const float *pred, const float *target,
+DL_HD int dl_row_auc_bucket(const dl_metric_desc *d, const float *pred, const float *target,
                             int cols, size_t i)
 {
     int T = d->num_thresholds;
     int r = (int)(i / (size_t)cols), c = (int)(i % (size_t)cols);
-    int positive = dl_gpu_target_value(d, target, r, c, cols) != 0.0f; /* Keras: bool(label) */
-    return positive * (T + 1) + dl_gpu_auc_exceeded(pred[i], T);
+    int positive = dl_row_target_value(d, target, r, c, cols) != 0.0f; /* Keras: bool(label) */
+    return positive * (T + 1) + dl_row_auc_exceeded(pred[i], T);
 }
 
 /* AUC, host side: adds the bucket counts [2, T + 1] to acc = {tp[T],
  * fp[T], tn[T], fn[T]}. An element exceeding e thresholds is predicted
  * positive at thresholds 0 .. e-1 and negative at e .. T-1. */
-static inline void dl_gpu_auc_accumulate(const double *buckets, int T, double *acc)
+static inline void dl_row_auc_accumulate(const double *buckets, int T, double *acc)
 {
     double *tp = acc, *fp = acc + T, *tn = acc + 2 * T, *fn = acc + 3 * T;
     for (int positive = 0; positive < 2; positive++) {
@@ -410,13 +410,13 @@ static inline void dl_gpu_auc_accumulate(const double *buckets, int T, double *a
 
 /* The biased batch variance behind cuDNN's saved inverse standard
  * deviation 1/sqrt(var + epsilon). */
-DL_HD float dl_gpu_variance_from_inv_std(float inv_std, float epsilon)
+DL_HD float dl_row_variance_from_inv_std(float inv_std, float epsilon)
 {
     return (float)(1.0 / ((double)inv_std * inv_std) - epsilon);
 }
 
 /* LayerNormalization of row r of x [rows, c]: y's row, mean[r], inv_std[r]. */
-DL_HD void dl_gpu_layernorm_row(const float *x, int r, int c, const float *gamma, const float *beta,
+DL_HD void dl_row_layernorm_row(const float *x, int r, int c, const float *gamma, const float *beta,
                                 float epsilon, float *y, float *mean, float *inv_std)
 {
     const float *xr = x + (size_t)r * c;
@@ -433,8 +433,8 @@ DL_HD void dl_gpu_layernorm_row(const float *x, int r, int c, const float *gamma
         yr[k] = dl_norm_apply(xr[k], mean[r], inv_std[r], gamma[k], beta[k]);
 }
 
-/* Its backward for row r: dx's row (dgamma, dbeta: dl_gpu_layernorm_param_terms). */
-DL_HD void dl_gpu_layernorm_backward_row(const float *x, const float *dy, int r, int c,
+/* Its backward for row r: dx's row (dgamma, dbeta: dl_row_layernorm_param_terms). */
+DL_HD void dl_row_layernorm_backward_row(const float *x, const float *dy, int r, int c,
                                          const float *gamma, const float *mean,
                                          const float *inv_std, float *dx)
 {
@@ -454,7 +454,7 @@ DL_HD void dl_gpu_layernorm_backward_row(const float *x, const float *dy, int r,
 }
 
 /* Element (r, k)'s terms of {dgamma[k], dbeta[k]}: dy xhat, dy. */
-DL_HD void dl_gpu_layernorm_param_terms(const float *x, const float *dy, int r, int k, int c,
+DL_HD void dl_row_layernorm_param_terms(const float *x, const float *dy, int r, int k, int c,
                                         const float *mean, const float *inv_std, double *acc)
 {
     size_t at = (size_t)r * c + k;
@@ -464,7 +464,7 @@ DL_HD void dl_gpu_layernorm_param_terms(const float *x, const float *dy, int r, 
 }
 
 /* ---- the L1/L2 penalty, element i: adds to g, returns |w|, w^2 in acc ---- */
-DL_HD void dl_gpu_regularize_at(const float *w, float *g, float l1, float l2, size_t i, double *acc)
+DL_HD void dl_row_regularize_at(const float *w, float *g, float l1, float l2, size_t i, double *acc)
 {
     float sign = (float)(w[i] > 0.0f) - (float)(w[i] < 0.0f);
     g[i] += l1 * sign + 2.0f * l2 * w[i];
@@ -476,7 +476,7 @@ DL_HD void dl_gpu_regularize_at(const float *w, float *g, float l1, float l2, si
 
 /* Flip, translation, rotation, zoom: output pixel p (sample, row, column)
  * of y, all channels, from the taps of its sample's draw. */
-DL_HD void dl_gpu_warp_pixel(const dl_aug_desc *d, const float *x, float *y, size_t p)
+DL_HD void dl_row_warp_pixel(const dl_aug_desc *d, const float *x, float *y, size_t p)
 {
     size_t image = (size_t)d->h * d->w * d->c;
     int ox = (int)(p % (size_t)d->w), oy = (int)(p / (size_t)d->w % (size_t)d->h);
@@ -496,7 +496,7 @@ DL_HD void dl_gpu_warp_pixel(const dl_aug_desc *d, const float *x, float *y, siz
 
 /* Their transpose for channel k of sample b (bk = b * c + k): dx's channel
  * (overwritten) receives every output pixel's taps, in the CPU's order. */
-DL_HD void dl_gpu_warp_backward_channel(const dl_aug_desc *d, const float *dy, float *dx, size_t bk)
+DL_HD void dl_row_warp_backward_channel(const dl_aug_desc *d, const float *dy, float *dx, size_t bk)
 {
     int b = (int)(bk / (size_t)d->c), k = (int)(bk % (size_t)d->c);
     size_t image = (size_t)d->h * d->w * d->c;
@@ -517,7 +517,7 @@ DL_HD void dl_gpu_warp_backward_channel(const dl_aug_desc *d, const float *dy, f
 }
 
 /* Mean of channel k of one image [hw, c] */
-DL_HD float dl_gpu_channel_mean(const float *img, int hw, int c, int k)
+DL_HD float dl_row_channel_mean(const float *img, int hw, int c, int k)
 {
     double sum = 0.0;
     for (int p = 0; p < hw; p++)
@@ -526,7 +526,7 @@ DL_HD float dl_gpu_channel_mean(const float *img, int hw, int c, int k)
 }
 
 /* RandomContrast of channel k of sample b (bk = b * c + k). */
-DL_HD void dl_gpu_contrast_channel(const dl_aug_desc *d, const float *x, float *y, size_t bk)
+DL_HD void dl_row_contrast_channel(const dl_aug_desc *d, const float *x, float *y, size_t bk)
 {
     int b = (int)(bk / (size_t)d->c), k = (int)(bk % (size_t)d->c), hw = d->h * d->w;
     size_t image = (size_t)hw * d->c;
@@ -534,7 +534,7 @@ DL_HD void dl_gpu_contrast_channel(const dl_aug_desc *d, const float *x, float *
     dl_aug_draw(d, b, &s);
     const float *xi = x + (size_t)b * image;
     float *yi = y + (size_t)b * image;
-    float mean = dl_gpu_channel_mean(xi, hw, d->c, k);
+    float mean = dl_row_channel_mean(xi, hw, d->c, k);
     for (int p = 0; p < hw; p++) {
         size_t at = (size_t)p * d->c + k;
         yi[at] = dl_aug_contrast(xi[at], mean, s.contrast, d->value_lo, d->value_hi);
@@ -542,7 +542,7 @@ DL_HD void dl_gpu_contrast_channel(const dl_aug_desc *d, const float *x, float *
 }
 
 /* Its transpose: with g = dy where not clipped, dx = f g + (1 - f) mean(g). */
-DL_HD void dl_gpu_contrast_backward_channel(const dl_aug_desc *d, const float *x, const float *dy,
+DL_HD void dl_row_contrast_backward_channel(const dl_aug_desc *d, const float *x, const float *dy,
                                             float *dx, size_t bk)
 {
     int b = (int)(bk / (size_t)d->c), k = (int)(bk % (size_t)d->c), hw = d->h * d->w;
@@ -551,7 +551,7 @@ DL_HD void dl_gpu_contrast_backward_channel(const dl_aug_desc *d, const float *x
     dl_aug_draw(d, b, &s);
     const float *xi = x + (size_t)b * image, *dyi = dy + (size_t)b * image;
     float *dxi = dx + (size_t)b * image;
-    float f = s.contrast, mean = dl_gpu_channel_mean(xi, hw, d->c, k);
+    float f = s.contrast, mean = dl_row_channel_mean(xi, hw, d->c, k);
     double sum_g = 0.0;
     for (int p = 0; p < hw; p++) {
         size_t at = (size_t)p * d->c + k;
