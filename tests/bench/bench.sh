@@ -16,6 +16,7 @@
 #   BENCH_BATCHES="32 256"  BENCH_THREADS="1 2"   MLP settings
 #   BENCH_CNN_EPOCHS=2  BENCH_CNN_REPEAT=1  BENCH_CNN_BATCHES=64  BENCH_CNN_THREADS="1 2"
 #   BENCH_CNN_CHANNELS_LAST=1  0: no PyTorch channels_last run
+#   BENCH_TORCH_ENV=        VAR=value ... added to the PyTorch runs' environment
 #   BENCH_KERAS=1           0: leave Keras out
 #   BENCH_VENV=tests/.venv/bench   Keras's virtual environment (made if missing)
 #   BENCH_OUT=build/bench   logs, per-run results (results.jsonl), results.md
@@ -27,6 +28,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 MODELS=${BENCH_MODEL:-all}
 KERAS=${BENCH_KERAS:-1}
+TORCH_ENV=${BENCH_TORCH_ENV:-}
 VENV=${BENCH_VENV:-tests/.venv/bench}
 OUT=${BENCH_OUT:-build/bench}
 PY=/usr/bin/python3 # Debian's python, the one python3-torch installs into
@@ -110,7 +112,7 @@ RESULTS=$OUT/results.jsonl
 # helper COMMAND ARGS...: timestamps, parsing, the table (bench_helper.py).
 helper() { "$PY" "$HERE/bench_helper.py" "$@"; }
 
-TIMEFMT='%M %e %U %S %x'
+TIMEFMT='%M %e %U %S %x %R' # peak RSS KiB, wall s, user s, sys s, exit status, minor page faults
 
 # pin T: the taskset prefix that keeps a run on T cores (empty if impossible).
 pin() {
@@ -229,10 +231,12 @@ run_model() {
                 fi
                 note "$m, run $rep/$repeat, batch $b, threads $t: dltrain, PyTorch$([ "$cl" = 1 ] && echo ' (NCHW, channels_last)')${KERAS_BACKEND_NAME:+, Keras ($KERAS_BACKEND_NAME)}"
                 run_dltrain "$m" "$b" "$t"
-                run_python pytorch "$PY" "$HERE/torch_fit.py" "$m" "$b" "$t" ||
+                # shellcheck disable=SC2086
+                run_python pytorch "$PY" "$HERE/torch_fit.py" "$m" "$b" "$t" $TORCH_ENV ||
                     die "PyTorch run failed"
                 if [ "$cl" = 1 ]; then
-                    run_python pytorch-cl "$PY" "$HERE/torch_fit.py --channels-last" "$m" "$b" "$t" ||
+                    # shellcheck disable=SC2086
+                    run_python pytorch-cl "$PY" "$HERE/torch_fit.py --channels-last" "$m" "$b" "$t" $TORCH_ENV ||
                         die "PyTorch channels_last run failed"
                 fi
                 if [ -n "$KERAS_BACKEND_NAME" ]; then
@@ -266,7 +270,8 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
     echo "- machine: ${cpu:-?}, $(nproc) CPUs; $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- $(./dltrain --version 2>/dev/null); PyTorch $torch_v (/usr/bin/python3)${keras_v:+; $keras_v}"
     echo "- load average (1, 5, 15 min) before the runs: ${load_before:-?}; after: ${load_after:-?}"
-    echo "- OpenBLAS kernels: ${blas_core:-?} (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; dltrain and PyTorch share the system OpenBLAS)"
+    [ -n "$TORCH_ENV" ] && echo "- PyTorch runs' extra environment (BENCH_TORCH_ENV): $TORCH_ENV"
+    echo "- OpenBLAS kernels: ${blas_core:-?} (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}); the system OpenBLAS does dltrain's matrix products, convolutions' included, and PyTorch's Linear layers; PyTorch's convolutions run in oneDNN, which picks its own kernels"
     for m in $MODELS; do
         echo "- $m: $(setting "$m" EPOCHS) epochs per run, $(setting "$m" REPEAT) run(s) (processes) of each setting, interleaved"
     done

@@ -22,14 +22,14 @@ NAMES = {"dltrain": "dltrain", "pytorch": "PyTorch", "pytorch-cl": "PyTorch chan
 
 
 def time_file(path):
-    """GNU time's '-f %M %e %U %S %x' line: the last line of the file."""
+    """GNU time's '-f %M %e %U %S %x %R' line: the last line of the file."""
     try:
         with open(path) as f:
             last = [l for l in f.read().split("\n") if l.strip()][-1].split()
-        kib, wall, user, sys_, status = last[:5]
+        kib, wall, user, sys_, status, faults = last[:6]
         return {"max_rss_kib": int(kib), "wall_s": float(wall),
                 "cpu_pct": 100.0 * (float(user) + float(sys_)) / max(float(wall), 1e-9),
-                "exit": int(status)}
+                "exit": int(status), "minor_faults": int(faults)}
     except Exception as e:
         return {"exit": -1, "time_error": str(e)}
 
@@ -120,7 +120,8 @@ def summarise(runs):
             "e1": median(r.get("first_epoch_s") for r in ok),
             "acc": median(r.get("test_accuracy") for r in ok),
             "rss": median(r.get("max_rss_kib") for r in ok),
-            "cpu": median(r.get("cpu_pct") for r in ok)}
+            "cpu": median(r.get("cpu_pct") for r in ok),
+            "faults": median(r.get("minor_faults") for r in ok)}
 
 
 def model_tables(model, rows, keras_note):
@@ -136,24 +137,25 @@ def model_tables(model, rows, keras_note):
     ep = "/".join(map(str, epochs)) or "?"
     out = ["### %s" % MODELS.get(model, model), "",
            "| framework | batch | threads | s/epoch | epoch 1 s | test acc (after %s epochs) "
-           "| peak RSS MiB | CPU %% |" % ep,
-           "|---|---:|---:|---:|---:|---:|---:|---:|"]
+           "| peak RSS MiB | CPU %% | page faults k |" % ep,
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for key in order:
         fw, b, t = key
         m, name = summary[key], NAMES.get(fw, fw)
         if "error" in m:
-            out.append("| %s | %d | %d | %s | | | | |" % (name, b, t, m["error"]))
+            out.append("| %s | %d | %d | %s | | | | | |" % (name, b, t, m["error"]))
             continue
         s_txt = fmt(m["s"], "%.3f")
         if m["n"] > 1:
             s_txt += " (%.3f–%.3f)" % (m["lo"], m["hi"])
         if m["failed"]:
             s_txt += " [%d run(s) failed]" % m["failed"]
-        out.append("| %s | %d | %d | %s | %s | %s | %s | %s |" % (
+        out.append("| %s | %d | %d | %s | %s | %s | %s | %s | %s |" % (
             name, b, t, s_txt, fmt(m["e1"], "%.3f"), fmt(m["acc"], "%.4f"),
-            fmt(m["rss"] and m["rss"] / 1024, "%.0f"), fmt(m["cpu"], "%.0f")))
+            fmt(m["rss"] and m["rss"] / 1024, "%.0f"), fmt(m["cpu"], "%.0f"),
+            fmt(m["faults"] and m["faults"] / 1000, "%.0f")))
     if keras_note:
-        out.append("| Keras: not available (%s) | | | | | | | |" % keras_note)
+        out.append("| Keras: not available (%s) | | | | | | | | |" % keras_note)
 
     # ratios: every other framework's s/epoch over dltrain's (above 1: dltrain is faster)
     peers = []
