@@ -5,6 +5,7 @@
  * dy through the same taps, so it is the exact transpose of the forward's
  * linear map. */
 #include "engine/backend/cpu_ops.h"
+#include "engine/backend/kernel_image.h"
 
 #include <string.h>
 

@@ -3,6 +3,7 @@
  * LayerNormalization (statistics per row). Sums run in double; the
  * per-element formulas are kernels.h's dl_norm_*. */
 #include "engine/backend/cpu_ops.h"
+#include "engine/backend/kernel_image.h"
 
 /* Columns per block of the column statistics: the block's double
  * accumulators stay in registers/L1 while the rows stream past. */

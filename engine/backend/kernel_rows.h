@@ -12,7 +12,7 @@
 #ifndef DL_GPU_KERNELS_H
 #define DL_GPU_KERNELS_H
 
-#include "engine/backend/kernels.h"
+#include "engine/backend/kernel_image.h"
 
 /* ---- zero padding and cropping, NHWC ----
  * dst [n, dst_h, dst_w, c] is a window of src [n, src_h, src_w, c]: dst
