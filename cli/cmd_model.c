@@ -61,17 +61,25 @@ done:
     return rc ? cli_report(&err) : DL_EXIT_OK;
 }
 
-/* IDX (raw or gzip) by its first bytes, CSV otherwise. */
-static int looks_like_idx(const char *path)
+/* The first n bytes of a file (fewer if it is shorter or unreadable):
+ * how many were read. */
+static size_t file_head(const char *path, unsigned char *head, size_t n)
 {
-    unsigned char head[4] = {0};
     FILE *f = fopen(path, "rb");
     if (!f)
         return 0;
-    size_t got = fread(head, 1, sizeof head, f);
+    size_t got = fread(head, 1, n, f);
     fclose(f);
-    return got == 4 && ((head[0] == 0x1f && head[1] == 0x8b) ||
-                        (head[0] == 0 && head[1] == 0 && head[2] >= 0x08 && head[2] <= 0x0e));
+    return got;
+}
+
+/* IDX (raw or gzip) by its first bytes, CSV otherwise. */
+static int looks_like_idx(const char *path)
+{
+    unsigned char head[4];
+    return file_head(path, head, sizeof head) == 4 &&
+           ((head[0] == 0x1f && head[1] == 0x8b) ||
+            (head[0] == 0 && head[1] == 0 && head[2] >= 0x08 && head[2] <= 0x0e));
 }
 
 /* The input as a data source: IDX images, or CSV read like the training
@@ -165,13 +173,9 @@ done:
 static int is_png(const char *path)
 {
     static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    unsigned char head[8] = {0};
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    size_t got = fread(head, 1, sizeof head, f);
-    fclose(f);
-    return got == sizeof head && !memcmp(head, signature, sizeof head);
+    unsigned char head[8];
+    return file_head(path, head, sizeof head) == sizeof head &&
+           !memcmp(head, signature, sizeof head);
 }
 
 /* Writes "image.png: Sneaker 0.9731, Sandal 0.0212, Bag 0.0040" (the top

@@ -1,9 +1,10 @@
 /* cpu_norm.c: the CPU's normalization ops over the last axis of x [rows, c]:
  * BatchNormalization (statistics per column, over the rows) and
  * LayerNormalization (statistics per row). Sums run in double; the
- * per-element formulas are kernels.h's dl_norm_*. */
+ * per-element formulas are kernel_image.h's dl_norm_*, and a LayerNorm
+ * row is kernel_rows.h's (the CUDA backend runs the same rows). */
 #include "engine/backend/cpu_ops.h"
-#include "engine/backend/kernel_image.h"
+#include "engine/backend/kernel_rows.h"
 
 /* Columns per block of the column statistics: the block's double
  * accumulators stay in registers/L1 while the rows stream past. */
@@ -114,20 +115,8 @@ void cpu_layernorm_forward(dl_backend *be, const float *x, int rows, int c, cons
                            float *inv_std)
 {
     (void)be;
-    for (int r = 0; r < rows; r++) {
-        const float *xr = x + (size_t)r * c; /* [c] */
-        float *yr = y + (size_t)r * c;
-        double sum = 0.0, sq = 0.0;
-        for (int k = 0; k < c; k++)
-            sum += xr[k];
-        double m = sum / c;
-        for (int k = 0; k < c; k++)
-            sq += (xr[k] - m) * (xr[k] - m);
-        mean[r] = (float)m;
-        inv_std[r] = dl_norm_inv_std((float)(sq / c), epsilon);
-        for (int k = 0; k < c; k++)
-            yr[k] = dl_norm_apply(xr[k], mean[r], inv_std[r], gamma[k], beta[k]);
-    }
+    for (int r = 0; r < rows; r++)
+        dl_row_layernorm_row(x, r, c, gamma, beta, epsilon, y, mean, inv_std);
 }
 
 void cpu_layernorm_backward(dl_backend *be, const float *x, const float *dy, int rows, int c,
@@ -139,19 +128,10 @@ void cpu_layernorm_backward(dl_backend *be, const float *x, const float *dy, int
         dgamma[k] = dbeta[k] = 0.0f;
     for (int r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * c, *dyr = dy + (size_t)r * c; /* [c] */
-        float *dxr = dx + (size_t)r * c;
-        double sum_g = 0.0, sum_g_xhat = 0.0;
         for (int k = 0; k < c; k++) {
-            float xhat = (xr[k] - mean[r]) * inv_std[r], g = dyr[k] * gamma[k];
-            sum_g += g;
-            sum_g_xhat += (double)g * xhat;
-            dgamma[k] += dyr[k] * xhat;
+            dgamma[k] += dyr[k] * ((xr[k] - mean[r]) * inv_std[r]);
             dbeta[k] += dyr[k];
         }
-        float mean_g = (float)(sum_g / c), mean_g_xhat = (float)(sum_g_xhat / c);
-        for (int k = 0; k < c; k++) {
-            float xhat = (xr[k] - mean[r]) * inv_std[r];
-            dxr[k] = dl_norm_backward(dyr[k] * gamma[k], xhat, inv_std[r], mean_g, mean_g_xhat);
-        }
+        dl_row_layernorm_backward_row(x, dy, r, c, gamma, mean, inv_std, dx);
     }
 }

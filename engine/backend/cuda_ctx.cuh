@@ -143,6 +143,21 @@ bool cuda_for_each(cuda_ctx *ctx, long long n, const char *file, int line, Body 
 // ---- reductions: fixed grids and fixed trees, no atomics, so the same
 // inputs give the same bits on every run ----
 
+// The block's threads' acc[K] summed by a fixed tree into tile[k][0].
+template <int K>
+__device__ void cuda_block_tree(double (&tile)[K][CUDA_THREADS], const double *acc)
+{
+    for (int k = 0; k < K; k++)
+        tile[k][threadIdx.x] = acc[k];
+    __syncthreads();
+    for (int half = CUDA_THREADS / 2; half > 0; half /= 2) {
+        if ((int)threadIdx.x < half)
+            for (int k = 0; k < K; k++)
+                tile[k][threadIdx.x] += tile[k][threadIdx.x + half];
+        __syncthreads();
+    }
+}
+
 // Block b's sums of term(i, acc[K]) over its grid-stride share of [0, n),
 // into partials [gridDim.x, K].
 template <int K, class Term>
@@ -154,15 +169,7 @@ __global__ void __launch_bounds__(CUDA_THREADS)
     for (long long i = blockIdx.x * (long long)CUDA_THREADS + threadIdx.x; i < n;
          i += (long long)gridDim.x * CUDA_THREADS)
         term((size_t)i, acc);
-    for (int k = 0; k < K; k++)
-        tile[k][threadIdx.x] = acc[k];
-    __syncthreads();
-    for (int half = CUDA_THREADS / 2; half > 0; half /= 2) {
-        if ((int)threadIdx.x < half)
-            for (int k = 0; k < K; k++)
-                tile[k][threadIdx.x] += tile[k][threadIdx.x + half];
-        __syncthreads();
-    }
+    cuda_block_tree<K>(tile, acc);
     if (threadIdx.x == 0)
         for (int k = 0; k < K; k++)
             partials[blockIdx.x * K + k] = tile[k][0];
@@ -178,15 +185,7 @@ __global__ void __launch_bounds__(CUDA_THREADS)
     for (int p = threadIdx.x; p < parts; p += CUDA_THREADS)
         for (int k = 0; k < K; k++)
             acc[k] += partials[p * K + k];
-    for (int k = 0; k < K; k++)
-        tile[k][threadIdx.x] = acc[k];
-    __syncthreads();
-    for (int half = CUDA_THREADS / 2; half > 0; half /= 2) {
-        if ((int)threadIdx.x < half)
-            for (int k = 0; k < K; k++)
-                tile[k][threadIdx.x] += tile[k][threadIdx.x + half];
-        __syncthreads();
-    }
+    cuda_block_tree<K>(tile, acc);
     if (threadIdx.x == 0)
         for (int k = 0; k < K; k++)
             sums[k] = tile[k][0];
