@@ -197,12 +197,24 @@ const float *model_forward(model *m, int batch, const ly_ctx *ctx)
     return m->acts[m->nlayers];
 }
 
+/* The first layer with a trainable weight (nlayers when none): no layer
+ * below it needs a gradient, so backward stops there without its dx. */
+static int model_first_trainable(const model *m)
+{
+    for (int i = 0; i < m->nlayers; i++)
+        for (int j = 0; j < m->layers[i].nparams; j++)
+            if (m->layers[i].params[j].trainable)
+                return i;
+    return m->nlayers;
+}
+
 void model_backward(model *m, const float *dout, int batch)
 {
     const float *dy = dout;
-    for (int i = m->nlayers - 1; i >= 0; i--) {
+    int first = model_first_trainable(m);
+    for (int i = m->nlayers - 1; i >= first; i--) {
         ly_layer *l = &m->layers[i];
-        float *dx = i > 0 ? m->grad_buf[i & 1] : NULL;
+        float *dx = i > first ? m->grad_buf[i & 1] : NULL;
         l->kind->backward(l, m->acts[i], m->acts[i + 1], dy, dx, batch);
         dy = dx;
     }

@@ -10,8 +10,12 @@
  *     backward_data    dcols [M, K]  = dy [M, F] x kernel^T [F, K], then
  *                      col2im adds each dcols row back onto dx
  *
- * A pointwise convolution (1x1, stride 1, no padding) needs no im2col: x
- * already is the cols matrix [M, c]. */
+ * The batch goes through in chunks of whole images whose cols fit in about
+ * half a megabyte: im2col writes a chunk, OpenBLAS packs it and col2im reads
+ * it back while it is still in the core's cache, instead of streaming a
+ * batch-sized matrix (9 MB for the example CNN's second layer) through
+ * memory three times. A pointwise convolution (1x1, stride 1, no padding)
+ * needs no im2col: x already is the cols matrix [M, c]. */
 #include "engine/backend/cpu_ops.h"
 
 #include <cblas.h>
@@ -190,55 +194,98 @@ static void col2im(const dl_conv_desc *d, const float *cols, float *dx)
         }
 }
 
-/* The cols matrix [n*oh*ow, kh*kw*c] of x: x itself for a pointwise
- * convolution, im2col's copy in the workspace otherwise. */
-static const float *conv_cols(const dl_conv_desc *d, const float *x, float *workspace)
+/* Floats of cols per chunk: 512 KiB, measured best for the example CNN's
+ * layers among 128 KiB to 4 MiB on a 1 MiB L2. */
+#define CONV_CHUNK_FLOATS (128 * 1024)
+
+/* Images per chunk: as many as fit in CONV_CHUNK_FLOATS, at least one. */
+static int conv_chunk_images(const dl_conv_desc *d)
 {
-    if (conv_is_pointwise(d))
-        return x;
-    im2col(d, x, workspace);
-    return workspace;
+    size_t per_image = (size_t)d->oh * d->ow * conv_depth(d);
+    size_t images = per_image ? CONV_CHUNK_FLOATS / per_image : 1;
+    if (images < 1)
+        images = 1;
+    return images < (size_t)d->n ? (int)images : d->n;
+}
+
+/* The chunk of d's batch that starts at image first: its descriptor, and
+ * the float offsets of its input [images, h, w, c] and output
+ * [images, oh, ow, filters] in the whole batch's buffers. */
+typedef struct conv_chunk {
+    dl_conv_desc d;
+    size_t x_at, y_at;
+} conv_chunk;
+
+static conv_chunk conv_chunk_at(const dl_conv_desc *d, int first, int images)
+{
+    conv_chunk ch = {*d, 0, 0};
+    ch.d.n = images < d->n - first ? images : d->n - first;
+    ch.x_at = (size_t)first * d->h * d->w * d->c;
+    ch.y_at = (size_t)first * d->oh * d->ow * d->filters;
+    return ch;
 }
 
 size_t cpu_conv_workspace(dl_backend *be, const dl_conv_desc *d)
 {
     (void)be;
-    return conv_is_pointwise(d) ? 0 : conv_rows(d) * conv_depth(d);
+    return conv_is_pointwise(d) ? 0 : (size_t)conv_chunk_images(d) * d->oh * d->ow * conv_depth(d);
 }
 
-/* y [n*oh*ow, F] = cols x kernel [K, F] */
+/* y [n*oh*ow, F] = cols x kernel [K, F], chunk by chunk */
 void cpu_conv_forward(dl_backend *be, const dl_conv_desc *d, const float *x,
                       const float *kernel, float *y, float *workspace)
 {
     (void)be;
-    int m = (int)conv_rows(d), k = (int)conv_depth(d), f = d->filters;
-    const float *cols = conv_cols(d, x, workspace);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, f, k, 1.0f, cols, k, kernel, f,
-                0.0f, y, f);
+    int k = (int)conv_depth(d), f = d->filters;
+    int images = conv_is_pointwise(d) ? d->n : conv_chunk_images(d);
+    for (int first = 0; first < d->n; first += images) {
+        conv_chunk ch = conv_chunk_at(d, first, images);
+        const float *cols = x + ch.x_at; /* [m, k] */
+        if (!conv_is_pointwise(d)) {
+            im2col(&ch.d, x + ch.x_at, workspace);
+            cols = workspace;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)conv_rows(&ch.d), f, k,
+                    1.0f, cols, k, kernel, f, 0.0f, y + ch.y_at, f);
+    }
 }
 
-/* dcols [n*oh*ow, K] = dy x kernel^T, then col2im into dx (pointwise: the
- * product is dx itself) */
+/* dcols [n*oh*ow, K] = dy x kernel^T, then col2im into dx, chunk by chunk
+ * (pointwise: the product is dx itself) */
 void cpu_conv_backward_data(dl_backend *be, const dl_conv_desc *d, const float *dy,
                             const float *kernel, float *dx, float *workspace)
 {
     (void)be;
-    int m = (int)conv_rows(d), k = (int)conv_depth(d), f = d->filters;
-    int pointwise = conv_is_pointwise(d);
-    float *dcols = pointwise ? dx : workspace;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, f, 1.0f, dy, f, kernel, f, 0.0f,
-                dcols, k);
-    if (!pointwise)
-        col2im(d, dcols, dx);
+    int k = (int)conv_depth(d), f = d->filters;
+    if (conv_is_pointwise(d)) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)conv_rows(d), k, f, 1.0f, dy,
+                    f, kernel, f, 0.0f, dx, k);
+        return;
+    }
+    int images = conv_chunk_images(d);
+    for (int first = 0; first < d->n; first += images) {
+        conv_chunk ch = conv_chunk_at(d, first, images);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)conv_rows(&ch.d), k, f, 1.0f,
+                    dy + ch.y_at, f, kernel, f, 0.0f, workspace, k);
+        col2im(&ch.d, workspace, dx + ch.x_at);
+    }
 }
 
-/* dkernel [K, F] = cols^T x dy [n*oh*ow, F] */
+/* dkernel [K, F] = cols^T x dy [n*oh*ow, F], summed chunk by chunk */
 void cpu_conv_backward_filter(dl_backend *be, const dl_conv_desc *d, const float *x,
                               const float *dy, float *dkernel, float *workspace)
 {
     (void)be;
-    int m = (int)conv_rows(d), k = (int)conv_depth(d), f = d->filters;
-    const float *cols = conv_cols(d, x, workspace);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, f, m, 1.0f, cols, k, dy, f, 0.0f,
-                dkernel, f);
+    int k = (int)conv_depth(d), f = d->filters;
+    int images = conv_is_pointwise(d) ? d->n : conv_chunk_images(d);
+    for (int first = 0; first < d->n; first += images) {
+        conv_chunk ch = conv_chunk_at(d, first, images);
+        const float *cols = x + ch.x_at; /* [m, k] */
+        if (!conv_is_pointwise(d)) {
+            im2col(&ch.d, x + ch.x_at, workspace);
+            cols = workspace;
+        }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, f, (int)conv_rows(&ch.d), 1.0f,
+                    cols, k, dy + ch.y_at, f, first ? 1.0f : 0.0f, dkernel, f);
+    }
 }

@@ -185,6 +185,10 @@ static const loop_case loop_cases[] = {
     {2, 1, 3, 2, 2, 2, 1, 2, 1, 1, 1, 4, PAD_SAME}, /* windows with no tap on the input */
     /* channels enough for the backend's long-run path (kw * c >= 16) */
     {2, 2, 6, 6, 8, 3, 3, 3, 1, 1, 1, 1, PAD_SAME},
+    /* batches the CPU backend splits into chunks (cpu_conv.c's 128K floats
+     * of cols): one image per chunk, and 2 + 2 + 1 images */
+    {2, 3, 40, 40, 16, 4, 3, 3, 1, 1, 1, 1, PAD_SAME},
+    {2, 5, 20, 20, 16, 3, 3, 3, 1, 1, 1, 1, PAD_VALID},
     {2, 2, 7, 8, 6, 3, 3, 3, 2, 2, 1, 1, PAD_VALID},
     {2, 2, 7, 7, 16, 2, 3, 3, 1, 1, 2, 2, PAD_SAME},
     {2, 1, 3, 2, 16, 2, 1, 2, 1, 1, 1, 4, PAD_SAME},
@@ -315,7 +319,11 @@ static void check_loop_case(dl_backend *be, const loop_case *lc)
     check_against_double(p.y, want_y, n_y, FWD_RTOL, LOOP_ATOL, "y", layers);
     check_against_double(dx, want_dx, p.n_in, FWD_RTOL, LOOP_ATOL, "dx", layers);
     be->download(be, grad, kernel->g, n_k);
-    check_against_double(grad, want_dk, n_k, FWD_RTOL, LOOP_ATOL, "dkernel", layers);
+    /* each kernel gradient sums n*oh*ow products: float rounding grows
+     * with the square root of that count */
+    double terms = (double)g.n * g.oh * g.ow;
+    check_against_double(grad, want_dk, n_k, FWD_RTOL, LOOP_ATOL * fmax(1.0, sqrt(terms / 100.0)),
+                         "dkernel", layers);
     be->download(be, grad, bias->g, g.filters);
     check_against_double(grad, want_db, g.filters, FWD_RTOL, LOOP_ATOL, "dbias", layers);
     free(dx);
