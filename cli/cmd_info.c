@@ -3,6 +3,7 @@
 
 #include "cli/modelio.h"
 #include "cli/progress.h"
+#include "cli/sweep.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +91,13 @@ int cmd_check(int argc, char **argv)
     int rc = session_load_config(&s, a.positional[0], a.overrides, a.noverrides, &err) ||
              session_shape_backend(&s, &err) || session_model(&s, 0, &err) ||
              session_compile(&s, &err);
+    if (rc == DL_OK && s.cfg.has_sweep) {
+        int ntrials = 0;
+        rc = sweep_check_config(a.positional[0], a.overrides, a.noverrides, &ntrials, &err);
+        if (rc == DL_OK)
+            fprintf(stderr, "sweep: %d trial%s, each one's config, model and compile checked\n",
+                    ntrials, ntrials == 1 ? "" : "s");
+    }
     if (rc == DL_OK) {
         char *text = config_emit(&s.cfg);
         if (text)

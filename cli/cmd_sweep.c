@@ -176,10 +176,12 @@ static int default_threads(const sweep *sw)
     return n > 0 ? n : 1;
 }
 
-/* Plans and checks a new sweep, then creates its directory. */
-static int plan(sweep *sw, const sweep_options *o, dl_err *err)
+/* Plans the trials of a new sweep and checks every one of them; name and
+ * runs_dir [4096] receive the base config's. */
+static int plan_trials(sweep *sw, const sweep_options *o, char *name, size_t name_len,
+                       char *runs_dir, dl_err *err)
 {
-    char name[256], runs_dir[4096], cwd[PATH_MAX];
+    char cwd[PATH_MAX];
     int seed = 0;
     if (absolute(sw, o->config, &sw->config, err))
         return DL_ERR;
@@ -191,13 +193,20 @@ static int plan(sweep *sw, const sweep_options *o, dl_err *err)
     for (sw->nset = 0; sw->nset < o->nset; sw->nset++)
         if (!(sw->set[sw->nset] = cfg_arena_strdup(sw->arena, o->set[sw->nset])))
             return dl_fail(err, DL_EXIT_FAIL, "out of memory");
-    if (sweep_check_base(sw, name, sizeof name, runs_dir, sizeof runs_dir, &seed, err) ||
+    if (sweep_check_base(sw, name, name_len, runs_dir, 4096, &seed, err) ||
         sweep_spec_load(sw, o, seed, err) ||
         sweep_set_monitor(sw, o->monitor ? "--monitor" : "sweep.monitor", err))
         return DL_ERR;
     sweep_label_dims(sw);
     sw->threads = o->threads ? o->threads : default_threads(sw);
-    if (sweep_make_trials(sw, err) || sweep_check_trials(sw, err) ||
+    return sweep_make_trials(sw, err) || sweep_check_trials(sw, err) ? DL_ERR : DL_OK;
+}
+
+/* Plans and checks a new sweep, then creates its directory. */
+static int plan(sweep *sw, const sweep_options *o, dl_err *err)
+{
+    char name[256], runs_dir[4096];
+    if (plan_trials(sw, o, name, sizeof name, runs_dir, err) ||
         make_sweep_dir(sw, o->sweep_dir, runs_dir, name, err))
         return DL_ERR;
     if (!sw->quiet)
@@ -284,6 +293,22 @@ int cmd_sweep(int argc, char **argv)
     sw.quiet = o.quiet;
     int rc = o.resume ? reload(&sw, &o, &err) : plan(&sw, &o, &err);
     rc = rc ? cli_report(&err) : run_and_report(&sw, &err);
+    sweep_free(&sw);
+    return rc;
+}
+
+int sweep_check_config(const char *config, const char *const *set, int nset, int *ntrials,
+                       dl_err *err)
+{
+    sweep_options o = {.config = config, .nset = nset, .quiet = 1};
+    for (int i = 0; i < nset && i < CLI_MAX_OVERRIDES - 1; i++)
+        o.set[i] = set[i];
+    sweep sw = {.quiet = 1};
+    if (!(sw.arena = cfg_arena_new()))
+        return dl_fail(err, DL_EXIT_FAIL, "out of memory");
+    char name[256], runs_dir[4096];
+    int rc = plan_trials(&sw, &o, name, sizeof name, runs_dir, err);
+    *ntrials = sw.ntrials;
     sweep_free(&sw);
     return rc;
 }

@@ -40,7 +40,8 @@ static const command commands[] = {
     {"summary", cmd_summary, "dltrain summary CONFIG|MODEL [--set K=V]...",
      "Print Keras's model summary: layers, output shapes and parameter counts.\n"},
     {"check", cmd_check, "dltrain check CONFIG [--set K=V]... [--seed N] [--device D]",
-     "Validate a config (keys, types, ranges, shapes) and print it resolved.\n"},
+     "Validate a config (keys, types, ranges, shapes) and print it resolved; with a\n"
+     "sweep: section, also the section and every trial's config.\n"},
     {"sweep", cmd_sweep,
      "dltrain sweep CONFIG [--grid K=[V,...]]... [--random K=DIST]... [--trials N] [--seed S]\n"
      "                     [--jobs J] [--threads T] [--set K=V]... [--sweep-dir DIR]\n"

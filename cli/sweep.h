@@ -160,6 +160,13 @@ int sweep_set_monitor(sweep *sw, const char *where, dl_err *err);
  * value exits 2 and names the dimension it came from. */
 int sweep_check_trials(sweep *sw, dl_err *err);
 
+/* cmd_sweep.c */
+/* What `dltrain sweep CONFIG` checks before it creates anything: the
+ * sweep: section and every trial's config, model and compile (for
+ * `dltrain check`; set: its --set overrides). Config errors exit 2. */
+int sweep_check_config(const char *config, const char *const *set, int nset, int *ntrials,
+                       dl_err *err);
+
 /* sweep_run.c */
 /* Runs the trials that are not completed, sw->jobs at a time, each as
  * `dltrain fit` in its directory; rewrites sweep.json as each one ends

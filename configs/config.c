@@ -100,8 +100,9 @@ static char *base_name(cfg_arena *arena, const char *path)
 
 /* The top-level `sweep:` section is dltrain sweep's (cli/sweep_spec.c
  * reads and checks it: its grid and random keys are config paths, which
- * no argument table describes); a run leaves it out of its config. */
-static void drop_sweep_section(cfg_node *root)
+ * no argument table describes); a run leaves it out of its config.
+ * Returns 1 when there was one. */
+static int drop_sweep_section(cfg_node *root)
 {
     for (int i = 0; i < root->n; i++) {
         if (strcmp(root->keys[i]->value, "sweep"))
@@ -112,8 +113,9 @@ static void drop_sweep_section(cfg_node *root)
         memmove(root->keys + i, root->keys + i + 1, after * sizeof *root->keys);
         memmove(root->items + i, root->items + i + 1, after * sizeof *root->items);
         root->n--;
-        return;
+        return 1;
     }
+    return 0;
 }
 
 static int validate(cfg_node *root, const char *origin, const char *const *overrides,
@@ -125,7 +127,7 @@ static int validate(cfg_node *root, const char *origin, const char *const *overr
     if (root->type != CFG_MAP)
         return dl_fail(err, DL_EXIT_USAGE, "%s: expected a mapping of sections at the top",
                        origin);
-    drop_sweep_section(root);
+    cfg->has_sweep = drop_sweep_section(root);
     for (const char *const *section = (const char *const[]){"data", "model", "compile", NULL};
          *section; section++)
         if (!cfg_map_get(root, *section))

@@ -43,6 +43,7 @@ typedef struct cfg_fit {
 typedef struct dl_config {
     char *name;
     int seed;                   /* -1 in the file: pick one (then recorded) */
+    int has_sweep;              /* the file has a sweep: section (dropped here) */
     int device;                 /* CFG_DEVICE_* */
     char *runs_dir;
     cfg_data data;

@@ -112,6 +112,10 @@ sweep:
 YAML
 run_dl 0 fit section.yaml -q --run-dir fitted
 check "fit ignores the sweep: section" test -s fitted/model.safetensors
+sweeps_before=$(ls runs/sweeps 2>/dev/null | wc -l)
+run_dl 0 check section.yaml
+check "check: the section's 4 trials checked" grep -q "^sweep: 4 trials, each one's config" "$WORK/err"
+check "check creates no sweep directory" test "$(ls runs/sweeps 2>/dev/null | wc -l)" -eq "$sweeps_before"
 run_dl 0 sweep section.yaml --set fit.epochs=2 --sweep-dir sec --json
 check "section: 2 grid points x 2 draws" test "$(ls -d sec/t00* | wc -l)" -eq 4
 check "section: its monitor, maximised" py '
@@ -215,14 +219,20 @@ bad_spec "unknown option" blobs.yaml --grid "$LR" --frobnicate 1
 bad_spec "takes only --jobs" --resume $S --grid "$LR"
 bad_spec "already holds a sweep" blobs.yaml --grid "$LR" --sweep-dir i1
 bad_spec "is it a directory dltrain sweep wrote?" --resume "$WORK"
+# a broken sweep: section stops `dltrain check` the same way
+bad_section() { # MESSAGE
+    bad_spec "$1" b.yaml
+    run_dl 2 check b.yaml
+    err_has "$1"
+}
 cp section.yaml b.yaml
 sed -i 's/  trials: 2/  trials: two/' b.yaml
-bad_spec 'b.yaml:25:11: sweep.trials: expected an integer in [1, 10000], got "two"' b.yaml
+bad_section 'b.yaml:25:11: sweep.trials: expected an integer in [1, 10000], got "two"'
 sed -e 's/uniform(0.005/unifrm(0.005/' section.yaml >b.yaml
-bad_spec "b.yaml:24:38: sweep.random.compile.optimizer.learning_rate: unknown distribution 'unifrm'" b.yaml
+bad_section "b.yaml:24:38: sweep.random.compile.optimizer.learning_rate: unknown distribution 'unifrm'"
 sed -e 's/\[16, 64\]/[16, sixty]/' section.yaml >b.yaml
-bad_spec 'b.yaml:22:21: sweep.grid.fit.batch_size: fit.batch_size: expected a positive integer, got "sixty"' b.yaml
+bad_section 'b.yaml:22:21: sweep.grid.fit.batch_size: fit.batch_size: expected a positive integer, got "sixty"'
 sed -e 's/  jobs: 2/  jbos: 2/' section.yaml >b.yaml
-bad_spec "b.yaml:26:3: sweep.jbos: unknown key; did you mean 'jobs'?" b.yaml
+bad_section "b.yaml:26:3: sweep.jbos: unknown key; did you mean 'jobs'?"
 check "bad specs leave no sweep directory" test ! -e runs/sweeps
 finish
