@@ -1,6 +1,7 @@
 /* cpu.c: the CPU backend: memory (host memory, 64-byte aligned), gemm
  * through OpenBLAS, and the op table. The other ops live in
- * cpu_elementwise.c, cpu_reduce.c, cpu_loss.c and cpu_metric.c. The CPU has
+ * cpu_elementwise.c, cpu_reduce.c, cpu_loss.c and cpu_metric.c; be->ctx is
+ * the pool of worker threads that splits them (cpu_threads.c). The CPU has
  * no device state to latch: status is always DL_OK. */
 #include "engine/backend/cpu_ops.h"
 
@@ -82,6 +83,7 @@ static void cpu_gemm(dl_backend *be, int trans_a, int trans_b, int m, int n, int
 
 static void cpu_destroy(dl_backend *be)
 {
+    cpu_pool_free(cpu_pool_of(be));
     free(be);
 }
 
@@ -96,7 +98,9 @@ dl_backend *be_cpu_create(int threads, dl_err *err)
         openblas_set_num_threads(threads);
     be->name = "cpu";
     be->device = "CPU (OpenBLAS)";
-    be->ctx = NULL;
+    /* as many workers as OpenBLAS has threads (its default: every core);
+     * NULL with one: every op on this thread */
+    be->ctx = cpu_pool_new(threads > 0 ? threads : openblas_get_num_threads());
     be->alloc = cpu_alloc;
     be->release = cpu_release;
     be->host_alloc = cpu_host_alloc;

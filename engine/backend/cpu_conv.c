@@ -1,5 +1,5 @@
-/* cpu_conv.c: 2-D convolution, NHWC, as im2col + one sgemm over the
- * whole batch (dl_conv_desc in kernels.h; Conv1D is h = kh = 1).
+/* cpu_conv.c: 2-D convolution, NHWC, as im2col + sgemm (dl_conv_desc in
+ * kernels.h; Conv1D is h = kh = 1).
  *
  * cols [M, K] with M = n*oh*ow output pixels and K = kh*kw*c holds each
  * output pixel's receptive field in the kernel's own order, so a Keras
@@ -11,10 +11,11 @@
  *                      col2im adds each dcols row back onto dx
  *
  * The batch goes through in chunks of whole images whose cols fit in about
- * half a megabyte: im2col writes a chunk, OpenBLAS packs it and col2im reads
+ * half a megabyte per thread: im2col writes a chunk, OpenBLAS packs it and col2im reads
  * it back while it is still in the core's cache, instead of streaming a
  * batch-sized matrix (9 MB for the example CNN's second layer) through
- * memory three times. A pointwise convolution (1x1, stride 1, no padding)
+ * memory three times; im2col and col2im split a chunk's images over the
+ * backend's threads. A pointwise convolution (1x1, stride 1, no padding)
  * needs no im2col: x already is the cols matrix [M, c]. */
 #include "engine/backend/cpu_ops.h"
 
@@ -77,11 +78,12 @@ static size_t conv_run(const dl_conv_desc *d)
 /* im2col output pixel by output pixel: each kernel row's valid taps are
  * copied with one memcpy (dilation 1) or one per tap, padding zeroed. For
  * runs long enough that a memcpy call costs little. */
-static void im2col_by_pixel(const dl_conv_desc *d, const float *x, float *cols)
+static void im2col_by_pixel(const dl_conv_desc *d, const float *x, float *cols, int b_lo,
+                            int b_hi)
 {
     size_t depth = conv_depth(d), kernel_row = (size_t)d->kw * d->c, c = (size_t)d->c;
-    float *field = cols; /* [depth]: the current output pixel's row of cols */
-    for (int b = 0; b < d->n; b++)
+    float *field = cols + (size_t)b_lo * d->oh * d->ow * depth; /* [depth]: a pixel's row */
+    for (int b = b_lo; b < b_hi; b++)
         for (int i = 0; i < d->oh; i++) {
             int row0 = i * d->sh - d->pad_top;
             conv_taps rows = conv_valid_taps(row0, d->kh, d->dh, d->h);
@@ -113,10 +115,11 @@ static void im2col_by_pixel(const dl_conv_desc *d, const float *x, float *cols)
  * grayscale or RGB images): each tap's channels for a whole output row
  * at once, looping over the row's pixels innermost, where one memcpy per
  * pixel would cost more than its few floats. */
-static void im2col_by_tap(const dl_conv_desc *d, const float *x, float *cols)
+static void im2col_by_tap(const dl_conv_desc *d, const float *x, float *cols, int b_lo,
+                          int b_hi)
 {
     size_t depth = conv_depth(d), c = (size_t)d->c, step = (size_t)d->sw * c;
-    for (int b = 0; b < d->n; b++)
+    for (int b = b_lo; b < b_hi; b++)
         for (int i = 0; i < d->oh; i++) {
             float *fields = cols + ((size_t)b * d->oh + i) * d->ow * depth; /* [ow, depth] */
             for (int ki = 0; ki < d->kh; ki++) {
@@ -146,15 +149,29 @@ static void im2col_by_tap(const dl_conv_desc *d, const float *x, float *cols)
 /* Runs shorter than this many floats take im2col_by_tap. */
 #define CONV_SHORT_RUN 16
 
+typedef struct conv_job {
+    const dl_conv_desc *d;
+    const float *in;            /* im2col: x; col2im: cols */
+    float *out;                 /* im2col: cols; col2im: dx */
+} conv_job;
+
+/* samples [lo, hi) of im2col */
+static void im2col_samples(const void *ctx, size_t lo, size_t hi)
+{
+    const conv_job *job = ctx;
+    if (conv_run(job->d) < CONV_SHORT_RUN)
+        im2col_by_tap(job->d, job->in, job->out, (int)lo, (int)hi);
+    else
+        im2col_by_pixel(job->d, job->in, job->out, (int)lo, (int)hi);
+}
+
 /* cols [n*oh*ow, kh*kw*c] from x [n, h, w, c]: each output pixel's row is
  * its receptive field in the kernel's order, zeros where it reaches into
- * the padding. */
-static void im2col(const dl_conv_desc *d, const float *x, float *cols)
+ * the padding. Split by samples over the backend's threads. */
+static void im2col(dl_backend *be, const dl_conv_desc *d, const float *x, float *cols)
 {
-    if (conv_run(d) < CONV_SHORT_RUN)
-        im2col_by_tap(d, x, cols);
-    else
-        im2col_by_pixel(d, x, cols);
+    conv_job j = {d, x, cols};
+    cpu_parallel(cpu_pool_of(be), (size_t)d->n, 1, im2col_samples, &j);
 }
 
 static void conv_add_run(float *restrict dst, const float *restrict src, size_t n)
@@ -163,14 +180,17 @@ static void conv_add_run(float *restrict dst, const float *restrict src, size_t 
         dst[t] += src[t];
 }
 
-/* The transpose of im2col: dx [n, h, w, c] = the sum over every receptive
- * field of its row of cols [n*oh*ow, kh*kw*c] (padding taps dropped). */
-static void col2im(const dl_conv_desc *d, const float *cols, float *dx)
+/* samples [lo, hi) of col2im */
+static void col2im_samples(const void *ctx, size_t lo, size_t hi)
 {
+    const conv_job *job = ctx;
+    const dl_conv_desc desc = *job->d; /* a local copy: no store to dx can change it */
+    const dl_conv_desc *d = &desc;
+    float *dx = job->out;
     size_t depth = conv_depth(d), kernel_row = (size_t)d->kw * d->c, c = (size_t)d->c;
-    conv_zero(dx, (size_t)d->n * d->h * d->w * c);
-    const float *field = cols; /* [depth] */
-    for (int b = 0; b < d->n; b++)
+    conv_zero(dx + lo * d->h * d->w * c, (hi - lo) * d->h * d->w * c);
+    const float *field = job->in + lo * d->oh * d->ow * depth; /* [depth] */
+    for (int b = (int)lo; b < (int)hi; b++)
         for (int i = 0; i < d->oh; i++) {
             int row0 = i * d->sh - d->pad_top;
             conv_taps rows = conv_valid_taps(row0, d->kh, d->dh, d->h);
@@ -194,15 +214,27 @@ static void col2im(const dl_conv_desc *d, const float *cols, float *dx)
         }
 }
 
-/* Floats of cols per chunk: 512 KiB, measured best for the example CNN's
- * layers among 128 KiB to 4 MiB on a 1 MiB L2. */
+/* The transpose of im2col: dx [n, h, w, c] = the sum over every receptive
+ * field of its row of cols [n*oh*ow, kh*kw*c] (padding taps dropped).
+ * Split by samples, whose fields never overlap. */
+static void col2im(dl_backend *be, const dl_conv_desc *d, const float *cols, float *dx)
+{
+    conv_job j = {d, cols, dx};
+    cpu_parallel(cpu_pool_of(be), (size_t)d->n, 1, col2im_samples, &j);
+}
+
+/* Floats of cols per chunk and thread: 512 KiB, measured best on one
+ * thread for the example CNN's layers among 64 KiB to 4 MiB. */
 #define CONV_CHUNK_FLOATS (128 * 1024)
 
-/* Images per chunk: as many as fit in CONV_CHUNK_FLOATS, at least one. */
-static int conv_chunk_images(const dl_conv_desc *d)
+/* Images per chunk: as many as fit in CONV_CHUNK_FLOATS per thread (each
+ * core has its own cache, and OpenBLAS splits a product over the threads),
+ * at least one. */
+static int conv_chunk_images(dl_backend *be, const dl_conv_desc *d)
 {
     size_t per_image = (size_t)d->oh * d->ow * conv_depth(d);
-    size_t images = per_image ? CONV_CHUNK_FLOATS / per_image : 1;
+    size_t floats = CONV_CHUNK_FLOATS * (size_t)cpu_pool_threads(cpu_pool_of(be));
+    size_t images = per_image ? floats / per_image : 1;
     if (images < 1)
         images = 1;
     return images < (size_t)d->n ? (int)images : d->n;
@@ -227,22 +259,20 @@ static conv_chunk conv_chunk_at(const dl_conv_desc *d, int first, int images)
 
 size_t cpu_conv_workspace(dl_backend *be, const dl_conv_desc *d)
 {
-    (void)be;
-    return conv_is_pointwise(d) ? 0 : (size_t)conv_chunk_images(d) * d->oh * d->ow * conv_depth(d);
+    return conv_is_pointwise(d) ? 0 : (size_t)conv_chunk_images(be, d) * d->oh * d->ow * conv_depth(d);
 }
 
 /* y [n*oh*ow, F] = cols x kernel [K, F], chunk by chunk */
 void cpu_conv_forward(dl_backend *be, const dl_conv_desc *d, const float *x,
                       const float *kernel, float *y, float *workspace)
 {
-    (void)be;
     int k = (int)conv_depth(d), f = d->filters;
-    int images = conv_is_pointwise(d) ? d->n : conv_chunk_images(d);
+    int images = conv_is_pointwise(d) ? d->n : conv_chunk_images(be, d);
     for (int first = 0; first < d->n; first += images) {
         conv_chunk ch = conv_chunk_at(d, first, images);
         const float *cols = x + ch.x_at; /* [m, k] */
         if (!conv_is_pointwise(d)) {
-            im2col(&ch.d, x + ch.x_at, workspace);
+            im2col(be, &ch.d, x + ch.x_at, workspace);
             cols = workspace;
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)conv_rows(&ch.d), f, k,
@@ -255,19 +285,18 @@ void cpu_conv_forward(dl_backend *be, const dl_conv_desc *d, const float *x,
 void cpu_conv_backward_data(dl_backend *be, const dl_conv_desc *d, const float *dy,
                             const float *kernel, float *dx, float *workspace)
 {
-    (void)be;
     int k = (int)conv_depth(d), f = d->filters;
     if (conv_is_pointwise(d)) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)conv_rows(d), k, f, 1.0f, dy,
                     f, kernel, f, 0.0f, dx, k);
         return;
     }
-    int images = conv_chunk_images(d);
+    int images = conv_chunk_images(be, d);
     for (int first = 0; first < d->n; first += images) {
         conv_chunk ch = conv_chunk_at(d, first, images);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)conv_rows(&ch.d), k, f, 1.0f,
                     dy + ch.y_at, f, kernel, f, 0.0f, workspace, k);
-        col2im(&ch.d, workspace, dx + ch.x_at);
+        col2im(be, &ch.d, workspace, dx + ch.x_at);
     }
 }
 
@@ -275,14 +304,13 @@ void cpu_conv_backward_data(dl_backend *be, const dl_conv_desc *d, const float *
 void cpu_conv_backward_filter(dl_backend *be, const dl_conv_desc *d, const float *x,
                               const float *dy, float *dkernel, float *workspace)
 {
-    (void)be;
     int k = (int)conv_depth(d), f = d->filters;
-    int images = conv_is_pointwise(d) ? d->n : conv_chunk_images(d);
+    int images = conv_is_pointwise(d) ? d->n : conv_chunk_images(be, d);
     for (int first = 0; first < d->n; first += images) {
         conv_chunk ch = conv_chunk_at(d, first, images);
         const float *cols = x + ch.x_at; /* [m, k] */
         if (!conv_is_pointwise(d)) {
-            im2col(&ch.d, x + ch.x_at, workspace);
+            im2col(be, &ch.d, x + ch.x_at, workspace);
             cols = workspace;
         }
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, f, (int)conv_rows(&ch.d), 1.0f,

@@ -1,33 +1,63 @@
 /* cpu_elementwise.c: the CPU's elementwise and row-wise ops: bias,
  * activations, softmax, scale/axpy/mul/clip and dropout. Loops run over
  * contiguous memory and tolerate in-place calls (an output equal to an
- * input), which the layers use. */
+ * input), which the layers use. Bias, activations and dropout split large
+ * buffers over the backend's threads (cpu_threads.c) without changing a
+ * single result. */
 #include "engine/backend/cpu_ops.h"
 
 #include <math.h>
 
-void cpu_add_bias(dl_backend *be, float *y, const float *bias, int rows, int cols)
+typedef struct bias_job {
+    float *y;                   /* add_bias: [rows, cols]; bias_grad: db [cols] */
+    const float *bias;          /* add_bias: [cols]; bias_grad: dy [rows, cols] */
+    int rows, cols, accumulate;
+} bias_job;
+
+/* rows [lo, hi) of y += bias */
+static void add_bias_rows(const void *ctx, size_t lo, size_t hi)
 {
-    (void)be;
-    for (int r = 0; r < rows; r++) {
-        float *row = y + (size_t)r * cols; /* [cols] */
+    const bias_job *j = ctx;
+    const float *bias = j->bias;
+    int cols = j->cols;
+    for (size_t r = lo; r < hi; r++) {
+        float *row = j->y + r * cols; /* [cols] */
         for (int c = 0; c < cols; c++)
             row[c] += bias[c];
+    }
+}
+
+void cpu_add_bias(dl_backend *be, float *y, const float *bias, int rows, int cols)
+{
+    bias_job j = {y, bias, rows, cols, 0};
+    cpu_parallel(cpu_pool_of(be), (size_t)rows, CPU_GRAIN / (size_t)cols + 1, add_bias_rows, &j);
+}
+
+/* columns [lo, hi) of db = sum over the rows of dy: each column summed in
+ * row order whatever the split, so threads do not change the result */
+static void bias_grad_columns(const void *ctx, size_t lo, size_t hi)
+{
+    const bias_job *j = ctx;
+    float *db = j->y;
+    const float *dy = j->bias;
+    int rows = j->rows, cols = j->cols;
+    if (!j->accumulate)
+        for (size_t c = lo; c < hi; c++)
+            db[c] = 0.0f;
+    for (int r = 0; r < rows; r++) {
+        const float *row = dy + (size_t)r * cols; /* [cols] */
+        for (size_t c = lo; c < hi; c++)
+            db[c] += row[c];
     }
 }
 
 void cpu_bias_grad(dl_backend *be, float *db, const float *dy, int rows, int cols,
                    int accumulate)
 {
-    (void)be;
-    if (!accumulate)
-        for (int c = 0; c < cols; c++)
-            db[c] = 0.0f;
-    for (int r = 0; r < rows; r++) {
-        const float *row = dy + (size_t)r * cols; /* [cols] */
-        for (int c = 0; c < cols; c++)
-            db[c] += row[c];
-    }
+    bias_job j = {db, dy, rows, cols, accumulate};
+    /* split by columns (16 at least) when the whole is worth splitting */
+    size_t grain = (size_t)rows * cols >= 2 * CPU_GRAIN ? 16 : (size_t)cols;
+    cpu_parallel(cpu_pool_of(be), (size_t)cols, grain, bias_grad_columns, &j);
 }
 
 /* One loop per activation: with a constant kind the inlined switch of
@@ -44,11 +74,21 @@ void cpu_bias_grad(dl_backend *be, float *db, const float *dy, int rows, int col
             dx[i] = dy[i] * dl_act_df(kind, x[i], y[i], alpha);                                  \
         break
 
-/* y [n] = f(x [n]) */
-void cpu_act_forward(dl_backend *be, int act, float alpha, const float *x, float *y, size_t n)
+typedef struct act_job {
+    int act;
+    float alpha;
+    const float *x, *y, *dy;
+    float *out;
+} act_job;
+
+/* out [lo, hi) = f(x) */
+static void act_forward_range(const void *ctx, size_t lo, size_t hi)
 {
-    (void)be;
-    switch (act) {
+    const act_job *j = ctx;
+    const float *x = j->x + lo;
+    float *y = j->out + lo, alpha = j->alpha;
+    size_t n = hi - lo;
+    switch (j->act) {
         CPU_ACT_FORWARD(DL_ACT_RELU);
         CPU_ACT_FORWARD(DL_ACT_RELU6);
         CPU_ACT_FORWARD(DL_ACT_LEAKY_RELU);
@@ -69,12 +109,14 @@ void cpu_act_forward(dl_backend *be, int act, float alpha, const float *x, float
     }
 }
 
-/* dx [n] = dy [n] * f'(x [n]), y [n] = f(x) */
-void cpu_act_backward(dl_backend *be, int act, float alpha, const float *x, const float *y,
-                      const float *dy, float *dx, size_t n)
+/* out [lo, hi) = dy * f'(x) */
+static void act_backward_range(const void *ctx, size_t lo, size_t hi)
 {
-    (void)be;
-    switch (act) {
+    const act_job *j = ctx;
+    const float *x = j->x + lo, *y = j->y + lo, *dy = j->dy + lo;
+    float *dx = j->out + lo, alpha = j->alpha;
+    size_t n = hi - lo;
+    switch (j->act) {
         CPU_ACT_BACKWARD(DL_ACT_RELU);
         CPU_ACT_BACKWARD(DL_ACT_RELU6);
         CPU_ACT_BACKWARD(DL_ACT_LEAKY_RELU);
@@ -93,6 +135,21 @@ void cpu_act_backward(dl_backend *be, int act, float alpha, const float *x, cons
                 dx[i] = dy[i];
         break;
     }
+}
+
+/* y [n] = f(x [n]) */
+void cpu_act_forward(dl_backend *be, int act, float alpha, const float *x, float *y, size_t n)
+{
+    act_job j = {act, alpha, x, NULL, NULL, y};
+    cpu_parallel(cpu_pool_of(be), n, CPU_GRAIN, act_forward_range, &j);
+}
+
+/* dx [n] = dy [n] * f'(x [n]), y [n] = f(x) */
+void cpu_act_backward(dl_backend *be, int act, float alpha, const float *x, const float *y,
+                      const float *dy, float *dx, size_t n)
+{
+    act_job j = {act, alpha, x, y, dy, dx};
+    cpu_parallel(cpu_pool_of(be), n, CPU_GRAIN, act_backward_range, &j);
 }
 
 /* y [rows, cols] = softmax(x [rows, cols]) per row; subtracting the row
@@ -163,18 +220,32 @@ void cpu_clip(dl_backend *be, float *x, float lo, float hi, size_t n)
         x[i] = x[i] < lo ? lo : x[i] > hi ? hi : x[i];
 }
 
-/* Inverted dropout over x [n]: element i uses random number offset + i of
- * stream 0; a Philox block gives four, so each block is computed once. */
+typedef struct dropout_job {
+    uint64_t seed, offset;
+    float rate;
+    const float *x;
+    float *y, *mask;
+} dropout_job;
+
+/* Elements [lo, hi): element i uses random number offset + i of stream 0;
+ * a Philox block gives four, so each block is computed once. */
+static void dropout_range(const void *ctx, size_t lo, size_t hi)
+{
+    const dropout_job *j = ctx;
+    uint32_t block[4];
+    for (size_t i = lo; i < hi; i++) {
+        uint64_t index = j->offset + i;
+        if (i == lo || (index & 3) == 0)
+            dl_philox4x32(j->seed, 0, index >> 2, block);
+        j->mask[i] = dl_dropout_mask(block[index & 3], j->rate);
+        j->y[i] = j->x[i] * j->mask[i];
+    }
+}
+
+/* Inverted dropout over x [n] */
 void cpu_dropout(dl_backend *be, uint64_t seed, uint64_t offset, float rate, const float *x,
                  float *y, float *mask, size_t n)
 {
-    (void)be;
-    uint32_t block[4];
-    for (size_t i = 0; i < n; i++) {
-        uint64_t index = offset + i;
-        if (i == 0 || (index & 3) == 0)
-            dl_philox4x32(seed, 0, index >> 2, block);
-        mask[i] = dl_dropout_mask(block[index & 3], rate);
-        y[i] = x[i] * mask[i];
-    }
+    dropout_job j = {seed, offset, rate, x, y, mask};
+    cpu_parallel(cpu_pool_of(be), n, CPU_GRAIN / 4, dropout_range, &j);
 }

@@ -4,6 +4,17 @@
 #define DL_CPU_OPS_H
 
 #include "engine/backend/backend.h"
+#include "engine/backend/cpu_threads.h"
+
+/* The backend's worker threads (be->ctx; NULL with one thread). */
+static inline cpu_pool *cpu_pool_of(dl_backend *be)
+{
+    return be->ctx;
+}
+
+/* Indexes per thread below which an elementwise op is not split: a few
+ * microseconds of work, about what handing out a slice costs. */
+#define CPU_GRAIN 16384
 
 /* cpu_elementwise.c */
 void cpu_add_bias(dl_backend *be, float *y, const float *bias, int rows, int cols);

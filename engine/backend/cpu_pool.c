@@ -8,7 +8,8 @@
  * input streams through once while the output row (forward) or the
  * gradients being routed (backward) stay in cache. Visiting window by
  * window instead, hopping between input rows, ran 3-4 times slower once
- * the input had left the cache. */
+ * the input had left the cache. Samples are split over the backend's
+ * threads. */
 #include "engine/backend/cpu_ops.h"
 
 #include <math.h>
@@ -73,31 +74,49 @@ static void pool_forward_row(const dl_pool_desc *d, const float *x, int b, int i
     }
 }
 
+typedef struct pool_job {
+    const dl_pool_desc *d;
+    const float *x, *y, *dy;
+    float *out;                 /* forward: y; backward: dx */
+} pool_job;
+
+/* samples [lo, hi) of the forward */
+static void pool_forward_samples(const void *ctx, size_t lo, size_t hi)
+{
+    const pool_job *j = ctx;
+    const dl_pool_desc desc = *j->d; /* a local copy: no store to y can change it */
+    const dl_pool_desc *d = &desc;
+    for (int b = (int)lo; b < (int)hi; b++)
+        for (int i = 0; i < d->oh; i++)
+            pool_forward_row(d, j->x, b, i, j->out + ((size_t)b * d->oh + i) * d->ow * d->c);
+}
+
+/* Samples per block: about CPU_GRAIN input floats. */
+static size_t pool_grain(const dl_pool_desc *d)
+{
+    return CPU_GRAIN / ((size_t)d->h * d->w * d->c + 1) + 1;
+}
+
 /* y [n, oh, ow, c] */
 void cpu_pool_forward(dl_backend *be, const dl_pool_desc *d, const float *x, float *y)
 {
-    (void)be;
-    for (int b = 0; b < d->n; b++)
-        for (int i = 0; i < d->oh; i++)
-            pool_forward_row(d, x, b, i, y + ((size_t)b * d->oh + i) * d->ow * d->c);
+    pool_job j = {d, x, NULL, NULL, y};
+    cpu_parallel(cpu_pool_of(be), (size_t)d->n, pool_grain(d), pool_forward_samples, &j);
 }
 
-/* Zeros the pixels of dx [n, h, w, c] that no window covers, for windows
+/* Zeros the pixels of sample b of dx [n, h, w, c] that no window covers, for windows
  * that tile the input (stride = window): the rows and columns past the
  * last window ('valid' drops them). */
-static void pool_zero_uncovered(const dl_pool_desc *d, float *dx)
+static void pool_zero_uncovered(const dl_pool_desc *d, float *dx, int b)
 {
     int rows = d->oh * d->sh - d->pad_top, cols = d->ow * d->sw - d->pad_left;
     rows = rows < d->h ? rows : d->h;
     cols = cols < d->w ? cols : d->w;
     size_t c = (size_t)d->c;
-    for (int b = 0; b < d->n; b++) {
-        for (int r = 0; r < rows && cols < d->w; r++)
-            memset(dx + pool_offset(d, b, r, cols), 0, (size_t)(d->w - cols) * c * sizeof(float));
-        if (rows < d->h)
-            memset(dx + pool_offset(d, b, rows, 0), 0,
-                   (size_t)(d->h - rows) * d->w * c * sizeof(float));
-    }
+    for (int r = 0; r < rows && cols < d->w; r++)
+        memset(dx + pool_offset(d, b, r, cols), 0, (size_t)(d->w - cols) * c * sizeof(float));
+    if (rows < d->h)
+        memset(dx + pool_offset(d, b, rows, 0), 0, (size_t)(d->h - rows) * d->w * c * sizeof(float));
 }
 
 /* A block of output pixels [j0, j0 + pixels) x channels [ch0, ch0 +
@@ -158,29 +177,40 @@ static void pool_block_shares(const dl_pool_desc *d, const float *dy_row, int i,
 /* Floats of gradient shares kept on the stack: a block's size. */
 #define POOL_SHARE_FLOATS 1024
 
-/* dx [n, h, w, c] (overwritten). Overlapping windows add up; windows that
- * tile the input write their pixels directly, which saves clearing dx. */
-void cpu_pool_backward(dl_backend *be, const dl_pool_desc *d, const float *x, const float *y,
-                       const float *dy, float *dx)
+/* samples [lo, hi) of the backward: dx (overwritten) */
+static void pool_backward_samples(const void *ctx, size_t lo, size_t hi)
 {
-    (void)be;
+    const pool_job *j = ctx;
+    const dl_pool_desc desc = *j->d; /* a local copy: no store to dx can change it */
+    const dl_pool_desc *d = &desc;
     float share[POOL_SHARE_FLOATS];
     int tiled = d->sh == d->ph && d->sw == d->pw;
     int channels = d->c < POOL_SHARE_FLOATS ? d->c : POOL_SHARE_FLOATS;
     int pixels = POOL_SHARE_FLOATS / channels;
-    if (tiled)
-        pool_zero_uncovered(d, dx);
-    else
-        memset(dx, 0, (size_t)d->n * d->h * d->w * d->c * sizeof(float));
-    for (int b = 0; b < d->n; b++)
+    size_t sample = (size_t)d->h * d->w * d->c;
+    for (int b = (int)lo; b < (int)hi; b++) {
+        if (tiled)
+            pool_zero_uncovered(d, j->out, b);
+        else
+            memset(j->out + b * sample, 0, sample * sizeof(float));
         for (int i = 0; i < d->oh; i++) {
             size_t row = ((size_t)b * d->oh + i) * d->ow * d->c; /* output row i in y, dy */
             for (int ch0 = 0; ch0 < d->c; ch0 += channels)
                 for (int j0 = 0; j0 < d->ow; j0 += pixels) {
                     pool_block blk = {j0, d->ow - j0 < pixels ? d->ow - j0 : pixels, ch0,
                                       d->c - ch0 < channels ? d->c - ch0 : channels};
-                    pool_block_shares(d, dy + row, i, blk, share);
-                    pool_backward_block(d, x, y + row, share, dx, b, i, blk, !tiled);
+                    pool_block_shares(d, j->dy + row, i, blk, share);
+                    pool_backward_block(d, j->x, j->y + row, share, j->out, b, i, blk, !tiled);
                 }
         }
+    }
+}
+
+/* dx [n, h, w, c] (overwritten). Overlapping windows add up; windows that
+ * tile the input write their pixels directly, which saves clearing dx. */
+void cpu_pool_backward(dl_backend *be, const dl_pool_desc *d, const float *x, const float *y,
+                       const float *dy, float *dx)
+{
+    pool_job j = {d, x, y, dy, dx};
+    cpu_parallel(cpu_pool_of(be), (size_t)d->n, pool_grain(d), pool_backward_samples, &j);
 }

@@ -1,6 +1,7 @@
 /* cpu_reduce.c: the CPU's whole-buffer ops: reductions (accumulated in
  * double, so a slab of millions of weights sums without drift), the L1/L2
- * penalty and the fused optimizer update. */
+ * penalty and the fused optimizer update (split over the backend's
+ * threads: each element's update is independent). */
 #include "engine/backend/cpu_ops.h"
 
 #include <math.h>
@@ -37,13 +38,26 @@ double cpu_regularize(dl_backend *be, const float *w, float *g, size_t n, float 
     return l1 * abs_sum + l2 * sq_sum;
 }
 
-/* w [n], g [n]; slot j of element i at slots[j * slot_stride + i] */
-void cpu_opt_update(dl_backend *be, const dl_opt_step *s, float *w, const float *g,
-                    float *slots, size_t slot_stride, size_t n)
+typedef struct opt_job {
+    const dl_opt_step *s;
+    float *w;
+    const float *g;
+    float *slots;
+    size_t slot_stride;
+} opt_job;
+
+/* elements [lo, hi) of the update */
+static void opt_update_range(const void *ctx, size_t lo, size_t hi)
 {
-    (void)be;
+    const opt_job *j = ctx;
+    const dl_opt_step step = *j->s; /* a local copy: no store to w can change it */
+    const dl_opt_step *s = &step;
+    float *w = j->w;
+    const float *g = j->g;
+    float *slots = j->slots;
+    size_t slot_stride = j->slot_stride;
 #define OPT_LOOP(elem)                                                                           \
-    for (size_t i = 0; i < n; i++)                                                               \
+    for (size_t i = lo; i < hi; i++)                                                             \
         elem(s, &w[i], g[i], &slots[i], slot_stride);                                            \
     break
     switch (s->kind) {
@@ -56,4 +70,12 @@ void cpu_opt_update(dl_backend *be, const dl_opt_step *s, float *w, const float 
     default: break;
     }
 #undef OPT_LOOP
+}
+
+/* w [n], g [n]; slot j of element i at slots[j * slot_stride + i] */
+void cpu_opt_update(dl_backend *be, const dl_opt_step *s, float *w, const float *g,
+                    float *slots, size_t slot_stride, size_t n)
+{
+    opt_job j = {s, w, g, slots, slot_stride};
+    cpu_parallel(cpu_pool_of(be), n, CPU_GRAIN / 2, opt_update_range, &j);
 }

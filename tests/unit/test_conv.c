@@ -186,7 +186,7 @@ static const loop_case loop_cases[] = {
     /* channels enough for the backend's long-run path (kw * c >= 16) */
     {2, 2, 6, 6, 8, 3, 3, 3, 1, 1, 1, 1, PAD_SAME},
     /* batches the CPU backend splits into chunks (cpu_conv.c's 128K floats
-     * of cols): one image per chunk, and 2 + 2 + 1 images */
+     * of cols on one thread): one image per chunk, and 2 + 2 + 1 images */
     {2, 3, 40, 40, 16, 4, 3, 3, 1, 1, 1, 1, PAD_SAME},
     {2, 5, 20, 20, 16, 3, 3, 3, 1, 1, 1, 1, PAD_VALID},
     {2, 2, 7, 8, 6, 3, 3, 3, 2, 2, 1, 1, PAD_VALID},
