@@ -141,6 +141,19 @@ test-asan:
 
 $(ASAN_BUILD)/dltrain: $(ASAN_BUILD)/cli/main.o $(ASAN_BUILD)/libdltrain.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# make test-tsan: the unit tests built with clang's ThreadSanitizer in
+# build/tsan (test_threads drives the CPU backend's worker pool); any data
+# race report fails it.
+TSAN_BUILD = build/tsan
+TSAN_TESTS = $(TEST_SRC:tests/unit/%.c=$(TSAN_BUILD)/tests/%)
+.PHONY: test-tsan
+test-tsan:
+	$(MAKE) BUILD=$(TSAN_BUILD) CC=clang NATIVE=0 SANITIZE=thread $(TSAN_TESTS)
+	@fail=0; for t in $(TSAN_TESTS); do \
+	    TSAN_OPTIONS=halt_on_error=1:exitcode=86 $$t >$$t.log 2>&1 || \
+	        { tail -n 40 $$t.log; echo "test-tsan: $$t failed"; fail=1; }; \
+	done; [ $$fail = 0 ] && echo "test-tsan: $(words $(TSAN_TESTS)) unit tests, no data race"
 # ---- end of hostile input ---------------------------------------------------
 
 # ---- CUDA backend: libdltrain_cuda.so next to ./dltrain ---------------------
