@@ -28,7 +28,7 @@ static const command commands[] = {
      "  --resume RUN    continue RUN (or RUN/checkpoints/FILE) exactly where its\n"
      "                  checkpoint stopped; raise fit.epochs with --set to go further\n"
      "  --device D      cpu, gpu or auto        --seed N   the run's seed\n"
-     "  --threads N     OpenBLAS threads        --json     JSON lines on stdout\n"
+     "  --threads N     CPU threads (default: all) --json  JSON lines on stdout\n"
      "  -q              no progress output      -v         more detail\n"},
     {"evaluate", cmd_evaluate,
      "dltrain evaluate MODEL [--data CONFIG] [--set K=V]... [--threads N] [--json] [-q]",
