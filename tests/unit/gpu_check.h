@@ -1,6 +1,7 @@
 /* gpu_check.h: what the GPU tests share (test_gpu_kernels.c,
- * test_gpu_parity.c): seeded random inputs, whole-array comparisons, and
- * the Keras geometry of convolution and pooling descriptors. */
+ * test_gpu_parity.c, test_gpu_parity_nn.c): seeded random inputs,
+ * whole-array comparisons, and the Keras geometry of convolution and
+ * pooling descriptors. */
 #ifndef DL_GPU_CHECK_H
 #define DL_GPU_CHECK_H
 
