@@ -257,9 +257,22 @@ static conv_chunk conv_chunk_at(const dl_conv_desc *d, int first, int images)
     return ch;
 }
 
+/* The cols matrix [images*oh*ow, K] of a chunk: x's own rows for a
+ * pointwise convolution, im2col's copy in the workspace otherwise. */
+static const float *conv_chunk_cols(dl_backend *be, const conv_chunk *ch, const float *x,
+                                    float *workspace)
+{
+    if (conv_is_pointwise(&ch->d))
+        return x + ch->x_at;
+    im2col(be, &ch->d, x + ch->x_at, workspace);
+    return workspace;
+}
+
 size_t cpu_conv_workspace(dl_backend *be, const dl_conv_desc *d)
 {
-    return conv_is_pointwise(d) ? 0 : (size_t)conv_chunk_images(be, d) * d->oh * d->ow * conv_depth(d);
+    if (conv_is_pointwise(d))
+        return 0;
+    return (size_t)conv_chunk_images(be, d) * d->oh * d->ow * conv_depth(d);
 }
 
 /* y [n*oh*ow, F] = cols x kernel [K, F], chunk by chunk */
@@ -270,11 +283,7 @@ void cpu_conv_forward(dl_backend *be, const dl_conv_desc *d, const float *x,
     int images = conv_is_pointwise(d) ? d->n : conv_chunk_images(be, d);
     for (int first = 0; first < d->n; first += images) {
         conv_chunk ch = conv_chunk_at(d, first, images);
-        const float *cols = x + ch.x_at; /* [m, k] */
-        if (!conv_is_pointwise(d)) {
-            im2col(be, &ch.d, x + ch.x_at, workspace);
-            cols = workspace;
-        }
+        const float *cols = conv_chunk_cols(be, &ch, x, workspace); /* [m, k] */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)conv_rows(&ch.d), f, k,
                     1.0f, cols, k, kernel, f, 0.0f, y + ch.y_at, f);
     }
@@ -308,11 +317,7 @@ void cpu_conv_backward_filter(dl_backend *be, const dl_conv_desc *d, const float
     int images = conv_is_pointwise(d) ? d->n : conv_chunk_images(be, d);
     for (int first = 0; first < d->n; first += images) {
         conv_chunk ch = conv_chunk_at(d, first, images);
-        const float *cols = x + ch.x_at; /* [m, k] */
-        if (!conv_is_pointwise(d)) {
-            im2col(be, &ch.d, x + ch.x_at, workspace);
-            cols = workspace;
-        }
+        const float *cols = conv_chunk_cols(be, &ch, x, workspace); /* [m, k] */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, f, (int)conv_rows(&ch.d), 1.0f,
                     cols, k, dy + ch.y_at, f, first ? 1.0f : 0.0f, dkernel, f);
     }
