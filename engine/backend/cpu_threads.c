@@ -12,6 +12,7 @@
 #include "engine/backend/cpu_threads.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -20,7 +21,8 @@
 #define CPU_SPIN_NS 30000
 
 struct cpu_pool {
-    int nworkers;
+    int threads;                     /* as asked for (sizes the convolution chunks) */
+    int nworkers;                    /* at most the CPUs this process may use, less one */
     pthread_t *workers;              /* [nworkers] */
     pthread_mutex_t lock;            /* guards open, sleepers and stop */
     pthread_cond_t wake;
@@ -106,7 +108,12 @@ cpu_pool *cpu_pool_new(int threads)
     }
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
-    while (p->nworkers < threads - 1 &&
+    p->threads = threads;
+    /* more spinning workers than CPUs would only take turns on them */
+    cpu_set_t cpus;
+    int usable = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : threads;
+    int workers = (threads < usable ? threads : usable) - 1;
+    while (p->nworkers < workers &&
            pthread_create(&p->workers[p->nworkers], NULL, pool_worker, p) == 0)
         p->nworkers++;
     return p;
@@ -130,7 +137,7 @@ void cpu_pool_free(cpu_pool *p)
 
 int cpu_pool_threads(const cpu_pool *p)
 {
-    return p ? p->nworkers + 1 : 1;
+    return p ? p->threads : 1;
 }
 
 void cpu_parallel(cpu_pool *p, size_t n, size_t grain, cpu_range_fn fn, const void *ctx)
