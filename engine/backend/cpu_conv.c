@@ -229,9 +229,12 @@ static void col2im(dl_backend *be, const dl_conv_desc *d, const float *cols, flo
 
 /* Images per chunk: as many as fit in CONV_CHUNK_FLOATS per thread (each
  * core has its own cache, and OpenBLAS splits a product over the threads),
- * at least one. */
+ * at least one; the whole batch for a pointwise convolution, which copies
+ * nothing. */
 static int conv_chunk_images(dl_backend *be, const dl_conv_desc *d)
 {
+    if (conv_is_pointwise(d))
+        return d->n;
     size_t per_image = (size_t)d->oh * d->ow * conv_depth(d);
     size_t floats = CONV_CHUNK_FLOATS * (size_t)cpu_pool_threads(cpu_pool_of(be));
     size_t images = per_image ? floats / per_image : 1;
@@ -280,7 +283,7 @@ void cpu_conv_forward(dl_backend *be, const dl_conv_desc *d, const float *x,
                       const float *kernel, float *y, float *workspace)
 {
     int k = (int)conv_depth(d), f = d->filters;
-    int images = conv_is_pointwise(d) ? d->n : conv_chunk_images(be, d);
+    int images = conv_chunk_images(be, d);
     for (int first = 0; first < d->n; first += images) {
         conv_chunk ch = conv_chunk_at(d, first, images);
         const float *cols = conv_chunk_cols(be, &ch, x, workspace); /* [m, k] */
@@ -294,18 +297,15 @@ void cpu_conv_forward(dl_backend *be, const dl_conv_desc *d, const float *x,
 void cpu_conv_backward_data(dl_backend *be, const dl_conv_desc *d, const float *dy,
                             const float *kernel, float *dx, float *workspace)
 {
-    int k = (int)conv_depth(d), f = d->filters;
-    if (conv_is_pointwise(d)) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)conv_rows(d), k, f, 1.0f, dy,
-                    f, kernel, f, 0.0f, dx, k);
-        return;
-    }
+    int k = (int)conv_depth(d), f = d->filters, pointwise = conv_is_pointwise(d);
     int images = conv_chunk_images(be, d);
     for (int first = 0; first < d->n; first += images) {
         conv_chunk ch = conv_chunk_at(d, first, images);
+        float *dcols = pointwise ? dx + ch.x_at : workspace; /* [m, k] */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)conv_rows(&ch.d), k, f, 1.0f,
-                    dy + ch.y_at, f, kernel, f, 0.0f, workspace, k);
-        col2im(be, &ch.d, workspace, dx + ch.x_at);
+                    dy + ch.y_at, f, kernel, f, 0.0f, dcols, k);
+        if (!pointwise)
+            col2im(be, &ch.d, dcols, dx + ch.x_at);
     }
 }
 
@@ -314,7 +314,7 @@ void cpu_conv_backward_filter(dl_backend *be, const dl_conv_desc *d, const float
                               const float *dy, float *dkernel, float *workspace)
 {
     int k = (int)conv_depth(d), f = d->filters;
-    int images = conv_is_pointwise(d) ? d->n : conv_chunk_images(be, d);
+    int images = conv_chunk_images(be, d);
     for (int first = 0; first < d->n; first += images) {
         conv_chunk ch = conv_chunk_at(d, first, images);
         const float *cols = conv_chunk_cols(be, &ch, x, workspace); /* [m, k] */
