@@ -1,8 +1,9 @@
 /* conv.c: Conv2D(filters, kernel_size) on [height, width, channels] and
  * Conv1D(filters, kernel_size) on [steps, channels], y = act(x conv kernel
  * + bias), channels-last as Keras. Both run as one dl_conv_desc (Conv1D is
- * a convolution of height 1): the backend's conv ops, then add_bias over
- * rows = batch*oh*ow and the activation. Kernel [kh, kw, c, filters]
+ * a convolution of height 1) through the backend's conv ops, which also
+ * add the bias and apply the activation (dl_conv_act) over rows =
+ * batch*oh*ow. Kernel [kh, kw, c, filters]
  * (Conv1D [k, c, filters]), bias [filters]. With an activation the
  * pre-activation z [batch, oh, ow, filters] is kept in scratch for backward
  * (and for a fused softmax/sigmoid + cross-entropy), as in dense.c. */
@@ -160,44 +161,53 @@ static int conv_build(ly_layer *l, dl_err *err)
     return DL_OK;
 }
 
+/* The bias and activation the backend applies inside its convolution ops
+ * (softmax, across a pixel's filters, stays a separate op). */
+static dl_conv_act conv_act_of(const ly_layer *l)
+{
+    const conv_args *a = l->args;
+    dl_conv_act act = {a->use_bias ? l->params[1].w : NULL, a->activation,
+                       ly_activation_alpha(a->activation)};
+    if (a->activation == DL_ACT_SOFTMAX)
+        act.act = DL_ACT_LINEAR;
+    return act;
+}
+
 static void conv_forward(ly_layer *l, const ly_ctx *ctx, const float *x, float *y, int batch)
 {
     const conv_args *a = l->args;
     dl_backend *be = l->be;
     dl_conv_desc d = conv_desc(l, batch);
-    int rows = batch * d.oh * d.ow;
+    dl_conv_act act = conv_act_of(l);
     float *z = a->activation == DL_ACT_LINEAR ? y : l->scratch; /* [rows, filters] */
-    be->conv_forward(be, &d, x, l->params[0].w, z, l->workspace);
-    if (a->use_bias)
-        be->add_bias(be, z, l->params[1].w, rows, a->filters);
+    be->conv_forward(be, &d, &act, x, l->params[0].w, z, y, l->workspace);
     if (a->activation == DL_ACT_SOFTMAX)
-        be->softmax(be, z, y, rows, a->filters);
-    else if (a->activation != DL_ACT_LINEAR)
-        be->act_forward(be, a->activation, ly_activation_alpha(a->activation), z, y,
-                        (size_t)rows * a->filters);
+        be->softmax(be, z, y, batch * d.oh * d.ow, a->filters);
     (void)ctx;
 }
 
+/* Through the activation (in the backend's filter op, or softmax's here;
+ * none when the loss took it over), then the kernel, bias and input
+ * gradients. dz overwrites z: z is not needed afterwards. */
 static void conv_backward(ly_layer *l, const float *x, const float *y, const float *dy,
                           float *dx, int batch)
 {
     const conv_args *a = l->args;
     dl_backend *be = l->be;
     dl_conv_desc d = conv_desc(l, batch);
-    int rows = batch * d.oh * d.ow;
-    const float *dz = dy; /* [rows, filters] gradient w.r.t. the pre-activation */
-    if (a->activation != DL_ACT_LINEAR && !l->fused_output) {
-        float *z = l->scratch; /* overwritten by dz: z is not needed afterwards */
-        if (a->activation == DL_ACT_SOFTMAX)
-            be->softmax_backward(be, y, dy, z, rows, a->filters);
-        else
-            be->act_backward(be, a->activation, ly_activation_alpha(a->activation), z, y, dy,
-                             z, (size_t)rows * a->filters);
+    dl_conv_act act = conv_act_of(l);
+    float *z = l->scratch; /* [rows, filters] the pre-activation, then dz */
+    const float *dz = dy;
+    if (l->fused_output || a->activation == DL_ACT_SOFTMAX)
+        act.act = DL_ACT_LINEAR;
+    if (a->activation == DL_ACT_SOFTMAX && !l->fused_output) {
+        be->softmax_backward(be, y, dy, z, batch * d.oh * d.ow, a->filters);
         dz = z;
     }
-    be->conv_backward_filter(be, &d, x, dz, l->params[0].g, l->workspace);
-    if (a->use_bias)
-        be->bias_grad(be, l->params[1].g, dz, rows, a->filters, 0);
+    be->conv_backward_filter(be, &d, &act, x, z, y, dz, l->params[0].g,
+                             a->use_bias ? l->params[1].g : NULL, l->workspace);
+    if (act.act != DL_ACT_LINEAR)
+        dz = z;
     if (dx)
         be->conv_backward_data(be, &d, dz, l->params[0].w, dx, l->workspace);
 }

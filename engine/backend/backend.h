@@ -19,6 +19,16 @@ extern "C" {
 
 typedef struct dl_backend dl_backend;
 
+/* A convolution's bias and activation (Conv2D's own arguments), which
+ * conv_forward applies after the product and conv_backward_filter takes
+ * the gradient through first: the CPU does both chunk by chunk while a
+ * chunk's output is still in cache. */
+typedef struct dl_conv_act {
+    const float *bias;          /* [filters] device; NULL: no bias */
+    int act;                    /* DL_ACT_*, not DL_ACT_SOFTMAX; DL_ACT_LINEAR: none */
+    float alpha;                /* leaky_relu's slope, elu's alpha */
+} dl_conv_act;
+
 struct dl_backend {
     const char *name;           /* "cpu", "cuda" */
     const char *device;         /* what the ops run on, for messages: "NVIDIA H100 ..." */
@@ -106,15 +116,21 @@ struct dl_backend {
      * use as scratch (im2col columns on the CPU); the caller allocates it
      * once per shape. */
     size_t (*conv_workspace)(dl_backend *be, const dl_conv_desc *d);
-    /* y [n, oh, ow, filters] = x conv kernel (no bias: add_bias does that) */
-    void (*conv_forward)(dl_backend *be, const dl_conv_desc *d, const float *x,
-                         const float *kernel, float *y, float *workspace);
+    /* z [n, oh, ow, filters] = x conv kernel + a->bias, then y = a->act(z)
+     * (y unused, may be NULL, for DL_ACT_LINEAR) */
+    void (*conv_forward)(dl_backend *be, const dl_conv_desc *d, const dl_conv_act *a,
+                         const float *x, const float *kernel, float *z, float *y,
+                         float *workspace);
     /* dx [n, h, w, c] = the gradient through the convolution of dy */
     void (*conv_backward_data)(dl_backend *be, const dl_conv_desc *d, const float *dy,
                                const float *kernel, float *dx, float *workspace);
-    /* dkernel [kh, kw, c, filters] = the gradient w.r.t. the kernel (overwritten) */
-    void (*conv_backward_filter)(dl_backend *be, const dl_conv_desc *d, const float *x,
-                                 const float *dy, float *dkernel, float *workspace);
+    /* Through a->act first: dz = dy * act'(z), written over z (conv_backward_data's
+     * dy next); for DL_ACT_LINEAR dz = dy and z, y are unused. Then
+     * dkernel [kh, kw, c, filters] and, unless NULL, dbias [filters]: the
+     * gradients w.r.t. the kernel and the bias (overwritten). */
+    void (*conv_backward_filter)(dl_backend *be, const dl_conv_desc *d, const dl_conv_act *a,
+                                 const float *x, float *z, const float *y, const float *dy,
+                                 float *dkernel, float *dbias, float *workspace);
 
     /* ---- pooling (dl_pool_desc in kernels.h) ----
      * y [n, oh, ow, c]; backward: dx [n, h, w, c] (overwritten) from dy, given

@@ -10,13 +10,17 @@
  *     backward_data    dcols [M, K]  = dy [M, F] x kernel^T [F, K], then
  *                      col2im adds each dcols row back onto dx
  *
- * The batch goes through in chunks of whole images whose cols fit in about
- * half a megabyte per thread: im2col writes a chunk, OpenBLAS packs it and col2im reads
- * it back while it is still in the core's cache, instead of streaming a
- * batch-sized matrix (9 MB for the example CNN's second layer) through
- * memory three times; im2col and col2im split a chunk's images over the
- * backend's threads. A pointwise convolution (1x1, stride 1, no padding)
- * needs no im2col: x already is the cols matrix [M, c]. */
+ * The batch goes through in chunks of whole images whose cols and output
+ * fit in about half a megabyte per thread: im2col writes a chunk, OpenBLAS
+ * packs it and col2im reads it back while it is still in the core's cache,
+ * instead of streaming a batch-sized matrix (9 MB for the example CNN's
+ * second layer) through memory three times; im2col and col2im split a
+ * chunk's images over the backend's threads. The bias and the activation
+ * (dl_conv_act) visit a chunk's output right after its product, and its
+ * gradient right before, in cache too: the bias is the product's starting
+ * value (beta = 1), which also spares OpenBLAS zeroing the output. A
+ * pointwise convolution (1x1, stride 1, no padding) needs no im2col: x
+ * already is the cols matrix [M, c]. */
 #include "engine/backend/cpu_ops.h"
 
 #include <cblas.h>
@@ -223,19 +227,17 @@ static void col2im(dl_backend *be, const dl_conv_desc *d, const float *cols, flo
     cpu_parallel(cpu_pool_of(be), (size_t)d->n, 1, col2im_samples, &j);
 }
 
-/* Floats of cols per chunk and thread: 512 KiB, measured best on one
- * thread for the example CNN's layers among 64 KiB to 4 MiB. */
+/* Floats of cols and output per chunk and thread: 512 KiB, measured best
+ * on one thread for the example CNN's layers among 64 KiB to 4 MiB. */
 #define CONV_CHUNK_FLOATS (128 * 1024)
 
 /* Images per chunk: as many as fit in CONV_CHUNK_FLOATS per thread (each
  * core has its own cache, and OpenBLAS splits a product over the threads),
- * at least one; the whole batch for a pointwise convolution, which copies
- * nothing. */
+ * at least one. */
 static int conv_chunk_images(dl_backend *be, const dl_conv_desc *d)
 {
-    if (conv_is_pointwise(d))
-        return d->n;
-    size_t per_image = (size_t)d->oh * d->ow * conv_depth(d);
+    size_t cols = conv_is_pointwise(d) ? 0 : conv_depth(d);
+    size_t per_image = (size_t)d->oh * d->ow * (cols + (size_t)d->filters);
     size_t floats = CONV_CHUNK_FLOATS * (size_t)cpu_pool_threads(cpu_pool_of(be));
     size_t images = per_image ? floats / per_image : 1;
     if (images < 1)
@@ -243,18 +245,21 @@ static int conv_chunk_images(dl_backend *be, const dl_conv_desc *d)
     return images < (size_t)d->n ? (int)images : d->n;
 }
 
-/* The chunk of d's batch that starts at image first: its descriptor, and
- * the float offsets of its input [images, h, w, c] and output
- * [images, oh, ow, filters] in the whole batch's buffers. */
+/* The chunk of d's batch that starts at image first: its descriptor, its
+ * output rows m (= images*oh*ow), and the float offsets of its input
+ * [images, h, w, c] and output [images, oh, ow, filters] in the whole
+ * batch's buffers. */
 typedef struct conv_chunk {
     dl_conv_desc d;
+    int m;
     size_t x_at, y_at;
 } conv_chunk;
 
 static conv_chunk conv_chunk_at(const dl_conv_desc *d, int first, int images)
 {
-    conv_chunk ch = {*d, 0, 0};
+    conv_chunk ch = {*d, 0, 0, 0};
     ch.d.n = images < d->n - first ? images : d->n - first;
+    ch.m = (int)conv_rows(&ch.d);
     ch.x_at = (size_t)first * d->h * d->w * d->c;
     ch.y_at = (size_t)first * d->oh * d->ow * d->filters;
     return ch;
@@ -278,17 +283,38 @@ size_t cpu_conv_workspace(dl_backend *be, const dl_conv_desc *d)
     return (size_t)conv_chunk_images(be, d) * d->oh * d->ow * conv_depth(d);
 }
 
-/* y [n*oh*ow, F] = cols x kernel [K, F], chunk by chunk */
-void cpu_conv_forward(dl_backend *be, const dl_conv_desc *d, const float *x,
-                      const float *kernel, float *y, float *workspace)
+/* Every row of z [rows, f] = bias [f]: the first row, then copies of
+ * what is filled so far, doubling (a few long memcpy calls, not one per
+ * row) */
+static void conv_fill_rows(float *z, const float *bias, int rows, int f)
+{
+    size_t filled = (size_t)f, total = (size_t)rows * f;
+    if (rows < 1)
+        return;
+    memcpy(z, bias, filled * sizeof(float));
+    while (filled < total) {
+        size_t n = filled < total - filled ? filled : total - filled;
+        memcpy(z + filled, z, n * sizeof(float));
+        filled += n;
+    }
+}
+
+/* z [n*oh*ow, F] = cols x kernel [K, F] + bias, y = act(z), chunk by chunk */
+void cpu_conv_forward(dl_backend *be, const dl_conv_desc *d, const dl_conv_act *a,
+                      const float *x, const float *kernel, float *z, float *y, float *workspace)
 {
     int k = (int)conv_depth(d), f = d->filters;
     int images = conv_chunk_images(be, d);
     for (int first = 0; first < d->n; first += images) {
         conv_chunk ch = conv_chunk_at(d, first, images);
         const float *cols = conv_chunk_cols(be, &ch, x, workspace); /* [m, k] */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)conv_rows(&ch.d), f, k,
-                    1.0f, cols, k, kernel, f, 0.0f, y + ch.y_at, f);
+        float *zc = z + ch.y_at;                                    /* [m, f] */
+        if (a->bias)
+            conv_fill_rows(zc, a->bias, ch.m, f);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ch.m, f, k, 1.0f, cols, k,
+                    kernel, f, a->bias ? 1.0f : 0.0f, zc, f);
+        if (a->act != DL_ACT_LINEAR)
+            cpu_act_forward(be, a->act, a->alpha, zc, y + ch.y_at, (size_t)ch.m * f);
     }
 }
 
@@ -302,23 +328,34 @@ void cpu_conv_backward_data(dl_backend *be, const dl_conv_desc *d, const float *
     for (int first = 0; first < d->n; first += images) {
         conv_chunk ch = conv_chunk_at(d, first, images);
         float *dcols = pointwise ? dx + ch.x_at : workspace; /* [m, k] */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)conv_rows(&ch.d), k, f, 1.0f,
-                    dy + ch.y_at, f, kernel, f, 0.0f, dcols, k);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ch.m, k, f, 1.0f, dy + ch.y_at, f,
+                    kernel, f, 0.0f, dcols, k);
         if (!pointwise)
             col2im(be, &ch.d, dcols, dx + ch.x_at);
     }
 }
 
-/* dkernel [K, F] = cols^T x dy [n*oh*ow, F], summed chunk by chunk */
-void cpu_conv_backward_filter(dl_backend *be, const dl_conv_desc *d, const float *x,
-                              const float *dy, float *dkernel, float *workspace)
+/* dz = dy * act'(z) (over z), dbias [F] = dz's column sums and dkernel
+ * [K, F] = cols^T x dz [n*oh*ow, F], summed chunk by chunk: the columns
+ * are summed in row order as in one pass over the batch. */
+void cpu_conv_backward_filter(dl_backend *be, const dl_conv_desc *d, const dl_conv_act *a,
+                              const float *x, float *z, const float *y, const float *dy,
+                              float *dkernel, float *dbias, float *workspace)
 {
     int k = (int)conv_depth(d), f = d->filters;
     int images = conv_chunk_images(be, d);
     for (int first = 0; first < d->n; first += images) {
         conv_chunk ch = conv_chunk_at(d, first, images);
+        size_t n = (size_t)ch.m * f;
+        const float *dz = dy + ch.y_at; /* [m, f] */
+        if (a->act != DL_ACT_LINEAR) {
+            cpu_act_backward(be, a->act, a->alpha, z + ch.y_at, y + ch.y_at, dz, z + ch.y_at, n);
+            dz = z + ch.y_at;
+        }
+        if (dbias)
+            cpu_bias_grad(be, dbias, dz, ch.m, f, first != 0);
         const float *cols = conv_chunk_cols(be, &ch, x, workspace); /* [m, k] */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, f, (int)conv_rows(&ch.d), 1.0f,
-                    cols, k, dy + ch.y_at, f, first ? 1.0f : 0.0f, dkernel, f);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, f, ch.m, 1.0f, cols, k, dz, f,
+                    first ? 1.0f : 0.0f, dkernel, f);
     }
 }

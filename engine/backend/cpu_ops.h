@@ -50,12 +50,13 @@ void cpu_metric(dl_backend *be, const dl_metric_desc *d, const float *pred, cons
 
 /* cpu_conv.c */
 size_t cpu_conv_workspace(dl_backend *be, const dl_conv_desc *d);
-void cpu_conv_forward(dl_backend *be, const dl_conv_desc *d, const float *x,
-                      const float *kernel, float *y, float *workspace);
+void cpu_conv_forward(dl_backend *be, const dl_conv_desc *d, const dl_conv_act *a,
+                      const float *x, const float *kernel, float *z, float *y, float *workspace);
 void cpu_conv_backward_data(dl_backend *be, const dl_conv_desc *d, const float *dy,
                             const float *kernel, float *dx, float *workspace);
-void cpu_conv_backward_filter(dl_backend *be, const dl_conv_desc *d, const float *x,
-                              const float *dy, float *dkernel, float *workspace);
+void cpu_conv_backward_filter(dl_backend *be, const dl_conv_desc *d, const dl_conv_act *a,
+                              const float *x, float *z, const float *y, const float *dy,
+                              float *dkernel, float *dbias, float *workspace);
 
 /* cpu_pool.c */
 void cpu_pool_forward(dl_backend *be, const dl_pool_desc *d, const float *x, float *y);

@@ -241,9 +241,11 @@ static const float *input_of(cuda_ctx *ctx, const cuda_conv_plan &p, const float
     return cuda_copy_window(ctx, &pad, x, padded) ? padded : nullptr;
 }
 
-// y [n, oh, ow, filters] = x conv kernel
-static void cuda_conv_forward(dl_backend *be, const dl_conv_desc *d, const float *x,
-                              const float *kernel, float *y, float *workspace)
+// z [n, oh, ow, filters] = x conv kernel + bias, y = act(z): cuDNN's
+// product, then the backend's own bias and activation ops.
+static void cuda_conv_forward(dl_backend *be, const dl_conv_desc *d, const dl_conv_act *a,
+                              const float *x, const float *kernel, float *z, float *y,
+                              float *workspace)
 {
     const cuda_conv_plan *p = plan_for_op(be, d);
     if (!p)
@@ -252,9 +254,16 @@ static void cuda_conv_forward(dl_backend *be, const dl_conv_desc *d, const float
     conv_parts s = parts_of(*p, workspace);
     const float one = 1.0f, zero = 0.0f;
     const float *input = input_of(ctx, *p, x, s.padded);
-    if (input && kernel_to_cudnn(ctx, *d, kernel, s.kernel))
-        CUDA_OK(ctx, cudnnConvolutionForward(ctx->dnn, &one, p->x, input, p->w, s.kernel, p->conv,
-                                             p->forward, s.cudnn, p->cudnn_bytes, &zero, p->y, y));
+    if (!input || !kernel_to_cudnn(ctx, *d, kernel, s.kernel) ||
+        !CUDA_OK(ctx, cudnnConvolutionForward(ctx->dnn, &one, p->x, input, p->w, s.kernel,
+                                              p->conv, p->forward, s.cudnn, p->cudnn_bytes,
+                                              &zero, p->y, z)))
+        return;
+    int rows = d->n * d->oh * d->ow;
+    if (a->bias)
+        be->add_bias(be, z, a->bias, rows, d->filters);
+    if (a->act != DL_ACT_LINEAR)
+        be->act_forward(be, a->act, a->alpha, z, y, (size_t)rows * d->filters);
 }
 
 // dx [n, h, w, c] (overwritten): through the padded extent and cropped
@@ -281,9 +290,12 @@ static void cuda_conv_backward_data(dl_backend *be, const dl_conv_desc *d, const
     }
 }
 
-// dkernel [kh, kw, c, filters] (overwritten)
-static void cuda_conv_backward_filter(dl_backend *be, const dl_conv_desc *d, const float *x,
-                                      const float *dy, float *dkernel, float *workspace)
+// dz = dy * act'(z) over z (the backend's activation op), then dkernel
+// [kh, kw, c, filters] from cuDNN and dbias [filters] (both overwritten).
+static void cuda_conv_backward_filter(dl_backend *be, const dl_conv_desc *d,
+                                      const dl_conv_act *a, const float *x, float *z,
+                                      const float *y, const float *dy, float *dkernel,
+                                      float *dbias, float *workspace)
 {
     const cuda_conv_plan *p = plan_for_op(be, d);
     if (!p)
@@ -291,9 +303,17 @@ static void cuda_conv_backward_filter(dl_backend *be, const dl_conv_desc *d, con
     cuda_ctx *ctx = static_cast<cuda_ctx *>(be->ctx);
     conv_parts s = parts_of(*p, workspace);
     const float one = 1.0f, zero = 0.0f;
+    int rows = d->n * d->oh * d->ow;
+    const float *dz = dy;
+    if (a->act != DL_ACT_LINEAR) {
+        be->act_backward(be, a->act, a->alpha, z, y, dy, z, (size_t)rows * d->filters);
+        dz = z;
+    }
+    if (dbias)
+        be->bias_grad(be, dbias, dz, rows, d->filters, 0);
     const float *input = input_of(ctx, *p, x, s.padded);
     if (input &&
-        CUDA_OK(ctx, cudnnConvolutionBackwardFilter(ctx->dnn, &one, p->x, input, p->y, dy, p->conv,
+        CUDA_OK(ctx, cudnnConvolutionBackwardFilter(ctx->dnn, &one, p->x, input, p->y, dz, p->conv,
                                                     p->backward_filter, s.cudnn, p->cudnn_bytes,
                                                     &zero, p->w, s.kernel)))
         cuda_transpose(ctx, s.kernel, d->filters, d->kh * d->kw * d->c, dkernel);

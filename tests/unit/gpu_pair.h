@@ -85,6 +85,16 @@ static inline void twin_free(pair *p, twin *t)
     p->other->release(p->other, t->other);
 }
 
+/* The other backend's copy set to the CPU's values, so that the next op
+ * starts both sides from the same input. */
+static inline void twin_sync(pair *p, twin *t)
+{
+    float *values = malloc((t->n ? t->n : 1) * sizeof(float));
+    p->cpu->download(p->cpu, values, t->cpu, t->n);
+    p->other->upload(p->other, t->other, values, t->n);
+    free(values);
+}
+
 /* One check: the other backend's copy against the CPU's. */
 static inline void compare(pair *p, const char *what, const twin *t, double rtol, double atol)
 {

@@ -164,41 +164,45 @@ typedef struct loop_case {
     int batch, h, w, c, filters;
     int kh, kw, sh, sw, dh, dw;
     int padding;                /* PAD_* */
+    int relu;                   /* 1: activation relu (0: linear) */
 } loop_case;
 
 static const loop_case loop_cases[] = {
-    /* rank, batch, h, w, c, filters, kh, kw, sh, sw, dh, dw, padding */
-    {2, 2, 5, 5, 3, 4, 3, 3, 1, 1, 1, 1, PAD_VALID},
-    {2, 2, 5, 5, 3, 4, 3, 3, 1, 1, 1, 1, PAD_SAME},
-    {2, 3, 4, 4, 3, 5, 1, 1, 1, 1, 1, 1, PAD_VALID}, /* pointwise: no im2col */
-    {2, 2, 4, 3, 2, 3, 1, 1, 1, 1, 1, 1, PAD_SAME},  /* pointwise through 'same' */
-    {2, 2, 5, 6, 3, 2, 1, 1, 2, 2, 1, 1, PAD_VALID}, /* 1x1 strided */
-    {2, 2, 7, 6, 2, 3, 3, 2, 2, 1, 1, 1, PAD_SAME},
-    {2, 2, 6, 7, 2, 3, 1, 4, 1, 2, 1, 1, PAD_SAME},
-    {2, 3, 8, 8, 2, 2, 4, 4, 3, 3, 1, 1, PAD_SAME},
-    {2, 2, 8, 7, 2, 3, 2, 3, 3, 2, 1, 1, PAD_VALID},
-    {2, 2, 7, 8, 3, 2, 3, 3, 1, 1, 2, 2, PAD_SAME},
-    {2, 2, 9, 7, 1, 2, 3, 2, 1, 1, 3, 2, PAD_VALID},
-    {2, 2, 6, 6, 2, 2, 2, 2, 1, 1, 1, 3, PAD_SAME},
-    {2, 2, 3, 3, 2, 3, 5, 5, 1, 1, 1, 1, PAD_SAME}, /* kernel larger than the input */
-    {2, 4, 2, 9, 4, 3, 2, 3, 2, 2, 1, 1, PAD_SAME},
-    {2, 1, 3, 2, 2, 2, 1, 2, 1, 1, 1, 4, PAD_SAME}, /* windows with no tap on the input */
+    /* rank, batch, h, w, c, filters, kh, kw, sh, sw, dh, dw, padding, relu */
+    {2, 2, 5, 5, 3, 4, 3, 3, 1, 1, 1, 1, PAD_VALID, 0},
+    {2, 2, 5, 5, 3, 4, 3, 3, 1, 1, 1, 1, PAD_SAME, 0},
+    {2, 3, 4, 4, 3, 5, 1, 1, 1, 1, 1, 1, PAD_VALID, 0}, /* pointwise: no im2col */
+    {2, 2, 4, 3, 2, 3, 1, 1, 1, 1, 1, 1, PAD_SAME, 0},  /* pointwise through 'same' */
+    {2, 2, 5, 6, 3, 2, 1, 1, 2, 2, 1, 1, PAD_VALID, 0}, /* 1x1 strided */
+    {2, 2, 7, 6, 2, 3, 3, 2, 2, 1, 1, 1, PAD_SAME, 0},
+    {2, 2, 6, 7, 2, 3, 1, 4, 1, 2, 1, 1, PAD_SAME, 0},
+    {2, 3, 8, 8, 2, 2, 4, 4, 3, 3, 1, 1, PAD_SAME, 0},
+    {2, 2, 8, 7, 2, 3, 2, 3, 3, 2, 1, 1, PAD_VALID, 0},
+    {2, 2, 7, 8, 3, 2, 3, 3, 1, 1, 2, 2, PAD_SAME, 0},
+    {2, 2, 9, 7, 1, 2, 3, 2, 1, 1, 3, 2, PAD_VALID, 0},
+    {2, 2, 6, 6, 2, 2, 2, 2, 1, 1, 1, 3, PAD_SAME, 0},
+    {2, 2, 3, 3, 2, 3, 5, 5, 1, 1, 1, 1, PAD_SAME, 0}, /* kernel larger than the input */
+    {2, 4, 2, 9, 4, 3, 2, 3, 2, 2, 1, 1, PAD_SAME, 0},
+    {2, 1, 3, 2, 2, 2, 1, 2, 1, 1, 1, 4, PAD_SAME, 0}, /* windows with no tap on the input */
     /* channels enough for the backend's long-run path (kw * c >= 16) */
-    {2, 2, 6, 6, 8, 3, 3, 3, 1, 1, 1, 1, PAD_SAME},
+    {2, 2, 6, 6, 8, 3, 3, 3, 1, 1, 1, 1, PAD_SAME, 0},
     /* batches the CPU backend splits into chunks (cpu_conv.c's 128K floats
-     * of cols on one thread): one image per chunk, and 2 + 2 + 1 images */
-    {2, 3, 40, 40, 16, 4, 3, 3, 1, 1, 1, 1, PAD_SAME},
-    {2, 5, 20, 20, 16, 3, 3, 3, 1, 1, 1, 1, PAD_VALID},
-    {2, 2, 7, 8, 6, 3, 3, 3, 2, 2, 1, 1, PAD_VALID},
-    {2, 2, 7, 7, 16, 2, 3, 3, 1, 1, 2, 2, PAD_SAME},
-    {2, 1, 3, 2, 16, 2, 1, 2, 1, 1, 1, 4, PAD_SAME},
-    {1, 2, 1, 7, 9, 2, 1, 2, 1, 1, 1, 1, PAD_SAME},
-    {1, 2, 1, 9, 3, 4, 1, 3, 1, 1, 1, 1, PAD_VALID},
-    {1, 2, 1, 9, 3, 4, 1, 4, 1, 2, 1, 1, PAD_SAME},
-    {1, 3, 1, 8, 2, 3, 1, 3, 1, 1, 1, 2, PAD_CAUSAL},
-    {1, 2, 1, 9, 2, 2, 1, 2, 1, 3, 1, 1, PAD_CAUSAL},
-    {1, 2, 1, 10, 2, 3, 1, 3, 1, 1, 1, 3, PAD_SAME},
-    {1, 2, 1, 6, 5, 2, 1, 1, 1, 1, 1, 1, PAD_VALID},
+     * of cols and output on one thread), the bias and relu applied chunk by
+     * chunk: one image per chunk, 2 + 2 + 1 images, pointwise 1 + 1 + 1 */
+    {2, 3, 40, 40, 16, 4, 3, 3, 1, 1, 1, 1, PAD_SAME, 1},
+    {2, 5, 20, 20, 16, 3, 3, 3, 1, 1, 1, 1, PAD_VALID, 1},
+    {2, 5, 20, 20, 16, 3, 3, 3, 1, 1, 1, 1, PAD_VALID, 0},
+    {2, 3, 64, 64, 4, 24, 1, 1, 1, 1, 1, 1, PAD_VALID, 1},
+    {2, 2, 7, 8, 6, 3, 3, 3, 2, 2, 1, 1, PAD_VALID, 0},
+    {2, 2, 7, 7, 16, 2, 3, 3, 1, 1, 2, 2, PAD_SAME, 0},
+    {2, 1, 3, 2, 16, 2, 1, 2, 1, 1, 1, 4, PAD_SAME, 0},
+    {1, 2, 1, 7, 9, 2, 1, 2, 1, 1, 1, 1, PAD_SAME, 0},
+    {1, 2, 1, 9, 3, 4, 1, 3, 1, 1, 1, 1, PAD_VALID, 0},
+    {1, 2, 1, 9, 3, 4, 1, 4, 1, 2, 1, 1, PAD_SAME, 0},
+    {1, 3, 1, 8, 2, 3, 1, 3, 1, 1, 1, 2, PAD_CAUSAL, 0},
+    {1, 2, 1, 9, 2, 2, 1, 2, 1, 3, 1, 1, PAD_CAUSAL, 0},
+    {1, 2, 1, 10, 2, 3, 1, 3, 1, 1, 1, 3, PAD_SAME, 0},
+    {1, 2, 1, 6, 5, 2, 1, 1, 1, 1, 1, 1, PAD_VALID, 0},
 };
 
 /* Keras's output length and padding before, written out here as the
@@ -227,56 +231,85 @@ static dl_conv_desc loop_geometry(const loop_case *lc)
     return g;
 }
 
-/* want_y = the convolution of x with kernel plus bias; want_dx, want_dk,
- * want_db = the gradients of sum(y * dy). All zero-initialised by the
- * caller, shaped as in dl_conv_desc; products with padding are skipped. */
-static void loop_reference(const dl_conv_desc *g, const float *x, const float *kernel,
+/* The receptive field of output pixel (i, j): tap (a, e) reads input pixel
+ * (r, q) unless it falls into the padding. */
+static bool loop_tap(const dl_conv_desc *g, int i, int j, int a, int e, int *r, int *q)
+{
+    *r = i * g->sh + a * g->dh - g->pad_top;
+    *q = j * g->sw + e * g->dw - g->pad_left;
+    return *r >= 0 && *r < g->h && *q >= 0 && *q < g->w;
+}
+
+/* want_y = act(the convolution of x with kernel plus bias), act relu or
+ * none; want_dx, want_dk, want_db = the gradients of sum(y * dy). All
+ * zero-initialised by the caller, shaped as in dl_conv_desc. */
+static void loop_reference(const dl_conv_desc *g, int relu, const float *x, const float *kernel,
                            const float *bias, const float *dy, double *want_y, double *want_dx,
                            double *want_dk, double *want_db)
 {
+    size_t n_y = (size_t)g->n * g->oh * g->ow * g->filters;
+    double *dz = malloc(n_y * sizeof(double)); /* [n, oh, ow, filters] */
     for (int b = 0; b < g->n; b++)
         for (int i = 0; i < g->oh; i++)
             for (int j = 0; j < g->ow; j++) {
                 size_t out = (((size_t)b * g->oh + i) * g->ow + j) * g->filters;
-                for (int o = 0; o < g->filters; o++) {
+                for (int o = 0; o < g->filters; o++)
                     want_y[out + o] += bias[o];
-                    want_db[o] += dy[out + o];
-                }
-                for (int a = 0; a < g->kh; a++)
+                for (int a = 0, r, q; a < g->kh; a++)
                     for (int e = 0; e < g->kw; e++) {
-                        int r = i * g->sh + a * g->dh - g->pad_top;
-                        int q = j * g->sw + e * g->dw - g->pad_left;
-                        if (r < 0 || r >= g->h || q < 0 || q >= g->w)
+                        if (!loop_tap(g, i, j, a, e, &r, &q))
+                            continue;
+                        for (int ch = 0; ch < g->c; ch++) {
+                            size_t xi = (((size_t)b * g->h + r) * g->w + q) * g->c + ch;
+                            size_t ki = (((size_t)a * g->kw + e) * g->c + ch) * g->filters;
+                            for (int o = 0; o < g->filters; o++)
+                                want_y[out + o] += (double)x[xi] * kernel[ki + o];
+                        }
+                    }
+            }
+    for (size_t t = 0; t < n_y; t++) {
+        bool passes = !relu || want_y[t] > 0.0;
+        dz[t] = passes ? dy[t] : 0.0;
+        want_y[t] = passes ? want_y[t] : 0.0;
+        want_db[t % g->filters] += dz[t];
+    }
+    for (int b = 0; b < g->n; b++)
+        for (int i = 0; i < g->oh; i++)
+            for (int j = 0; j < g->ow; j++) {
+                size_t out = (((size_t)b * g->oh + i) * g->ow + j) * g->filters;
+                for (int a = 0, r, q; a < g->kh; a++)
+                    for (int e = 0; e < g->kw; e++) {
+                        if (!loop_tap(g, i, j, a, e, &r, &q))
                             continue;
                         for (int ch = 0; ch < g->c; ch++) {
                             size_t xi = (((size_t)b * g->h + r) * g->w + q) * g->c + ch;
                             size_t ki = (((size_t)a * g->kw + e) * g->c + ch) * g->filters;
                             for (int o = 0; o < g->filters; o++) {
-                                want_y[out + o] += (double)x[xi] * kernel[ki + o];
-                                want_dx[xi] += (double)dy[out + o] * kernel[ki + o];
-                                want_dk[ki + o] += (double)x[xi] * dy[out + o];
+                                want_dx[xi] += dz[out + o] * kernel[ki + o];
+                                want_dk[ki + o] += (double)x[xi] * dz[out + o];
                             }
                         }
                     }
             }
+    free(dz);
 }
 
 static void loop_case_yaml(const loop_case *lc, char *layers, size_t len, char *input_shape,
                            size_t input_len)
 {
-    const char *pad = padding_names[lc->padding];
+    const char *pad = padding_names[lc->padding], *act = lc->relu ? "relu" : "linear";
     if (lc->rank == 1) {
         snprintf(layers, len,
                  "[{Conv1D: {filters: %d, kernel_size: %d, strides: %d, padding: %s, "
-                 "dilation_rate: %d}}]",
-                 lc->filters, lc->kw, lc->sw, pad, lc->dw);
+                 "dilation_rate: %d, activation: %s}}]",
+                 lc->filters, lc->kw, lc->sw, pad, lc->dw, act);
         snprintf(input_shape, input_len, "[%d, %d]", lc->w, lc->c);
         return;
     }
     snprintf(layers, len,
              "[{Conv2D: {filters: %d, kernel_size: [%d, %d], strides: [%d, %d], padding: %s, "
-             "dilation_rate: [%d, %d]}}]",
-             lc->filters, lc->kh, lc->kw, lc->sh, lc->sw, pad, lc->dh, lc->dw);
+             "dilation_rate: [%d, %d], activation: %s}}]",
+             lc->filters, lc->kh, lc->kw, lc->sh, lc->sw, pad, lc->dh, lc->dw, act);
     snprintf(input_shape, input_len, "[%d, %d, %d]", lc->h, lc->w, lc->c);
 }
 
@@ -313,19 +346,20 @@ static void check_loop_case(dl_backend *be, const loop_case *lc)
     double *want_y = calloc(n_y, sizeof(double)), *want_dx = calloc(p.n_in, sizeof(double));
     double *want_dk = calloc(n_k, sizeof(double)), *want_db = calloc(g.filters, sizeof(double));
     probe_fill(p.weights, p.m.nweights, -1.0f, 1.0f, 10);
-    loop_reference(&g, p.x, p.weights + kernel->offset, p.weights + bias->offset, p.dy, want_y,
+    loop_reference(&g, lc->relu, p.x, p.weights + kernel->offset, p.weights + bias->offset, p.dy, want_y,
                    want_dx, want_dk, want_db);
     run_layer(&p, dx);
     check_against_double(p.y, want_y, n_y, FWD_RTOL, LOOP_ATOL, "y", layers);
     check_against_double(dx, want_dx, p.n_in, FWD_RTOL, LOOP_ATOL, "dx", layers);
     be->download(be, grad, kernel->g, n_k);
-    /* each kernel gradient sums n*oh*ow products: float rounding grows
-     * with the square root of that count */
+    /* each kernel and bias gradient sums n*oh*ow terms: float rounding
+     * grows with the square root of that count */
     double terms = (double)g.n * g.oh * g.ow;
     check_against_double(grad, want_dk, n_k, FWD_RTOL, LOOP_ATOL * fmax(1.0, sqrt(terms / 100.0)),
                          "dkernel", layers);
     be->download(be, grad, bias->g, g.filters);
-    check_against_double(grad, want_db, g.filters, FWD_RTOL, LOOP_ATOL, "dbias", layers);
+    check_against_double(grad, want_db, g.filters, FWD_RTOL,
+                         LOOP_ATOL * fmax(1.0, sqrt(terms / 100.0)), "dbias", layers);
     free(dx);
     free(grad);
     free(want_y);

@@ -130,8 +130,9 @@ static void check_conv_bridge(dl_backend *cpu, const conv_case *cc, int *explici
     float *xp = padded_copy(&d, x, d.pad_top, d.pad_left, p.h, p.w);
     size_t work = cpu->conv_workspace(cpu, &d), work_p = cpu->conv_workspace(cpu, &p);
     float *ws = floats(work > work_p ? work : work_p);
-    cpu->conv_forward(cpu, &d, x, kernel, y, ws);
-    cpu->conv_forward(cpu, &p, xp, kernel, y_bridge, ws);
+    const dl_conv_act none = {NULL, DL_ACT_LINEAR, 0.0f};
+    cpu->conv_forward(cpu, &d, &none, x, kernel, y, NULL, ws);
+    cpu->conv_forward(cpu, &p, &none, xp, kernel, y_bridge, NULL, ws);
     char what[160];
     snprintf(what, sizeof what, "conv %dx%d k%dx%d s%d,%d d%d,%d padding %d: %s forward", cc->h,
              cc->w, cc->kh, cc->kw, cc->sh, cc->sw, cc->dh, cc->dw, cc->padding,
@@ -145,8 +146,8 @@ static void check_conv_bridge(dl_backend *cpu, const conv_case *cc, int *explici
             dx_bridge[i] = dl_row_window_at(&crop, dx_padded, i);
         strcat(what, ", backward data");
         gc_check_arrays(what, dx_bridge, dx, nx, OTHER_ORDER_RTOL, ATOL);
-        cpu->conv_backward_filter(cpu, &d, x, dy, dk, ws);
-        cpu->conv_backward_filter(cpu, &p, xp, dy, dk_bridge, ws);
+        cpu->conv_backward_filter(cpu, &d, &none, x, NULL, NULL, dy, dk, NULL, ws);
+        cpu->conv_backward_filter(cpu, &p, &none, xp, NULL, NULL, dy, dk_bridge, NULL, ws);
         strcat(what, ", filter");
         gc_check_arrays(what, dk_bridge, dk, nk, OTHER_ORDER_RTOL, ATOL);
     }

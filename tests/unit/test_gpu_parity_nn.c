@@ -21,20 +21,32 @@ static void check_conv(pair *p, const conv_case *cc)
     size_t nx = (size_t)d.n * d.h * d.w * d.c, ny = (size_t)d.n * d.oh * d.ow * d.filters;
     size_t nk = (size_t)d.kh * d.kw * d.c * d.filters;
     twin x = twin_random(p, nx, -1, 1), kernel = twin_random(p, nk, -1, 1);
-    twin dy = twin_random(p, ny, -1, 1), y = twin_zeros(p, ny);
-    twin dx = twin_zeros(p, nx), dk = twin_zeros(p, nk);
+    twin dy = twin_random(p, ny, -1, 1), y = twin_zeros(p, ny), z = twin_zeros(p, ny);
+    twin dx = twin_zeros(p, nx), dk = twin_zeros(p, nk), bias = twin_random(p, d.filters, -1, 1);
+    twin db = twin_zeros(p, d.filters);
     float *workspace[2];
-    /* NaN: an op must not read scratch it has not written */
+    /* NaN: an op must not read scratch it has not written. The forward
+     * with the bias and elu; the filter gradient through elu from the
+     * CPU's z and y on both sides. */
+    dl_conv_act act[2] = {{bias.cpu, DL_ACT_ELU, 1.0f}, {bias.other, DL_ACT_ELU, 1.0f}};
     ON_BOTH(p, size_t floats = be->conv_workspace(be, &planned);
             workspace[side] = be->alloc(be, floats); be->fill(be, workspace[side], NAN, floats);
-            be->conv_forward(be, &d, DEV(x), DEV(kernel), DEV(y), workspace[side]);
-            be->conv_backward_filter(be, &d, DEV(x), DEV(dy), DEV(dk), workspace[side]);
-            be->conv_backward_data(be, &d, DEV(dy), DEV(kernel), DEV(dx), workspace[side]));
+            be->conv_forward(be, &d, &act[side], DEV(x), DEV(kernel), DEV(z), DEV(y),
+                             workspace[side]));
     char what[160];
     int len = snprintf(what, sizeof what, "conv n%d %dx%dx%d k%dx%d f%d s%d,%d d%d,%d pad %d", d.n,
                        d.h, d.w, d.c, d.kh, d.kw, d.filters, d.sh, d.sw, d.dh, d.dw, cc->padding);
     snprintf(what + len, sizeof what - (size_t)len, " forward");
     compare(p, what, &y, MATMUL_RTOL, 1e-5 * sqrt((double)d.kh * d.kw * d.c));
+    twin_sync(p, &z);
+    twin_sync(p, &y);
+    ON_BOTH(p, be->conv_backward_filter(be, &d, &act[side], DEV(x), DEV(z), DEV(y), DEV(dy),
+                                        DEV(dk), DEV(db), workspace[side]);
+            be->conv_backward_data(be, &d, DEV(dy), DEV(kernel), DEV(dx), workspace[side]));
+    snprintf(what + len, sizeof what - (size_t)len, " elu gradient");
+    compare(p, what, &z, MATMUL_RTOL, 1e-6);
+    snprintf(what + len, sizeof what - (size_t)len, " bias gradient");
+    compare(p, what, &db, MATMUL_RTOL, 1e-5 * sqrt((double)d.n * d.oh * d.ow));
     snprintf(what + len, sizeof what - (size_t)len, " backward filter");
     compare(p, what, &dk, MATMUL_RTOL, 1e-5 * sqrt((double)d.n * d.oh * d.ow));
     snprintf(what + len, sizeof what - (size_t)len, " backward data");
@@ -46,6 +58,9 @@ static void check_conv(pair *p, const conv_case *cc)
     twin_free(p, &y);
     twin_free(p, &dx);
     twin_free(p, &dk);
+    twin_free(p, &z);
+    twin_free(p, &bias);
+    twin_free(p, &db);
 }
 
 static void test_conv(pair *p)

@@ -175,6 +175,7 @@ static void test_pooling(dl_backend *one, dl_backend *many)
     check_pool_op(one, many, &overlap, "average pooling 3x3 stride 2");
 }
 
+/* The three convolution ops with a bias and relu, on 3 threads against 1 */
 static void check_conv(dl_backend *one, dl_backend *many, const dl_conv_desc *d,
                        const char *what)
 {
@@ -183,25 +184,42 @@ static void check_conv(dl_backend *one, dl_backend *many, const dl_conv_desc *d,
     size_t nk = (size_t)d->kh * d->kw * d->c * d->filters;
     size_t nws = many->conv_workspace(many, d); /* the larger: chunks grow with threads */
     float *x = random_floats(nx, 7), *k = random_floats(nk, 8), *dy = random_floats(ny, 9);
+    float *bias = random_floats((size_t)d->filters, 10);
     float *ws = malloc((nws + 1) * sizeof(float));
-    float *out1 = malloc((nx > ny ? nx : ny) * sizeof(float));
-    float *out3 = malloc((nx > ny ? nx : ny) * sizeof(float));
+    float *z1 = malloc(ny * sizeof(float)), *z3 = malloc(ny * sizeof(float));
+    float *y1 = malloc(ny * sizeof(float)), *y3 = malloc(ny * sizeof(float));
+    float *out1 = malloc((nx > nk ? nx : nk) * sizeof(float));
+    float *out3 = malloc((nx > nk ? nx : nk) * sizeof(float));
+    float db1[64], db3[64]; /* [filters] */
     CHECK(one->conv_workspace(one, d) <= nws, "%s: workspace sizes", what);
     /* a chunk of images grows with the threads, and OpenBLAS may round a
      * product of another shape differently: checked to float rounding */
-    one->conv_forward(one, d, x, k, out1, ws);
-    many->conv_forward(many, d, x, k, out3, ws);
-    CHECK_TENSOR(out3, out1, ny, 1e-5, 1e-5, "%s: output, 3 threads against 1", what);
+    dl_conv_act act = {bias, DL_ACT_RELU, 0.0f};
+    one->conv_forward(one, d, &act, x, k, z1, y1, ws);
+    many->conv_forward(many, d, &act, x, k, z3, y3, ws);
+    CHECK_TENSOR(z3, z1, ny, 1e-5, 1e-5, "%s: pre-activation, 3 threads against 1", what);
+    CHECK_TENSOR(y3, y1, ny, 1e-5, 1e-5, "%s: output, 3 threads against 1", what);
     one->conv_backward_data(one, d, dy, k, out1, ws);
     many->conv_backward_data(many, d, dy, k, out3, ws);
     CHECK_TENSOR(out3, out1, nx, 1e-5, 1e-5, "%s: input gradient, 3 threads against 1", what);
-    one->conv_backward_filter(one, d, x, dy, out1, ws);
-    many->conv_backward_filter(many, d, x, dy, out3, ws);
+    /* the same z on both sides, so that relu lets the same gradients through */
+    memcpy(z3, z1, ny * sizeof(float));
+    memcpy(y3, y1, ny * sizeof(float));
+    one->conv_backward_filter(one, d, &act, x, z1, y1, dy, out1, db1, ws);
+    many->conv_backward_filter(many, d, &act, x, z3, y3, dy, out3, db3, ws);
+    CHECK_TENSOR(z3, z1, ny, 0.0, 0.0, "%s: relu gradient, 3 threads against 1", what);
     CHECK_TENSOR(out3, out1, nk, 1e-5, 1e-4, "%s: filter gradient, 3 threads against 1", what);
+    CHECK_TENSOR(db3, db1, (size_t)d->filters, 0.0, 0.0, "%s: bias gradient, 3 threads against 1",
+                 what);
     free(x);
     free(k);
     free(dy);
+    free(bias);
     free(ws);
+    free(z1);
+    free(z3);
+    free(y1);
+    free(y3);
     free(out1);
     free(out3);
 }
