@@ -36,7 +36,7 @@ static void activation_forward(ly_layer *l, const ly_ctx *ctx, const float *x, f
     (void)ctx;
 }
 
-static void activation_backward(ly_layer *l, const float *x, const float *y, const float *dy,
+static void activation_backward(ly_layer *l, const float *x, float *y, const float *dy,
                                 float *dx, int batch)
 {
     const activation_args *a = l->args;

@@ -215,7 +215,7 @@ static void aug_forward(ly_layer *l, const ly_ctx *ctx, const float *x, float *y
     l->be->augment(l->be, &d, x, y);
 }
 
-static void aug_backward(ly_layer *l, const float *x, const float *y, const float *dy, float *dx,
+static void aug_backward(ly_layer *l, const float *x, float *y, const float *dy, float *dx,
                          int batch)
 {
     dl_aug_desc d;

@@ -4,9 +4,10 @@
  * a convolution of height 1) through the backend's conv ops, which also
  * add the bias and apply the activation (dl_conv_act) over rows =
  * batch*oh*ow. Kernel [kh, kw, c, filters]
- * (Conv1D [k, c, filters]), bias [filters]. With an activation the
- * pre-activation z [batch, oh, ow, filters] is kept in scratch for backward
- * (and for a fused softmax/sigmoid + cross-entropy), as in dense.c. */
+ * (Conv1D [k, c, filters]), bias [filters]. With an activation that
+ * needs it (ly_activation_in_place) the pre-activation z [batch, oh, ow,
+ * filters] is kept in scratch for backward (and for a fused
+ * softmax/sigmoid + cross-entropy), as in dense.c. */
 #include "layers/registry.h"
 
 #include "engine/init.h"
@@ -156,7 +157,7 @@ static int conv_build(ly_layer *l, dl_err *err)
         dl_shape bias = {1, {a->filters}};
         ly_add_param(l, "bias", &bias, 1, &a->bias_initializer, &a->bias_regularizer);
     }
-    if (a->activation != DL_ACT_LINEAR)
+    if (!ly_activation_in_place(a->activation))
         l->scratch_per_sample = dl_shape_size(&l->out);
     return DL_OK;
 }
@@ -179,7 +180,7 @@ static void conv_forward(ly_layer *l, const ly_ctx *ctx, const float *x, float *
     dl_backend *be = l->be;
     dl_conv_desc d = conv_desc(l, batch);
     dl_conv_act act = conv_act_of(l);
-    float *z = a->activation == DL_ACT_LINEAR ? y : l->scratch; /* [rows, filters] */
+    float *z = ly_activation_in_place(a->activation) ? y : l->scratch; /* [rows, filters] */
     be->conv_forward(be, &d, &act, x, l->params[0].w, z, y, l->workspace);
     if (a->activation == DL_ACT_SOFTMAX)
         be->softmax(be, z, y, batch * d.oh * d.ow, a->filters);
@@ -188,15 +189,17 @@ static void conv_forward(ly_layer *l, const ly_ctx *ctx, const float *x, float *
 
 /* Through the activation (in the backend's filter op, or softmax's here;
  * none when the loss took it over), then the kernel, bias and input
- * gradients. dz overwrites z: z is not needed afterwards. */
-static void conv_backward(ly_layer *l, const float *x, const float *y, const float *dy,
+ * gradients. dz overwrites z (y itself for an in-place activation): z is
+ * not needed afterwards. */
+static void conv_backward(ly_layer *l, const float *x, float *y, const float *dy,
                           float *dx, int batch)
 {
     const conv_args *a = l->args;
     dl_backend *be = l->be;
     dl_conv_desc d = conv_desc(l, batch);
     dl_conv_act act = conv_act_of(l);
-    float *z = l->scratch; /* [rows, filters] the pre-activation, then dz */
+    /* [rows, filters] the pre-activation, then dz */
+    float *z = ly_activation_in_place(a->activation) ? y : l->scratch;
     const float *dz = dy;
     if (l->fused_output || a->activation == DL_ACT_SOFTMAX)
         act.act = DL_ACT_LINEAR;

@@ -1,8 +1,9 @@
 /* dense.c: Dense(units), y = act(x @ kernel + bias) on the last axis.
  * x [rows, in], kernel [in, units], bias [units], y [rows, units] where
  * rows = batch * (all but the last input axis), as Keras applies Dense to
- * N-d inputs. With an activation the pre-activation z [rows, units] is kept
- * in scratch for backward (and for a fused softmax/sigmoid + cross-entropy). */
+ * N-d inputs. With an activation that needs it (ly_activation_in_place) the
+ * pre-activation z [rows, units] is kept in scratch for backward (and for a
+ * fused softmax/sigmoid + cross-entropy); the others work in y. */
 #include "layers/registry.h"
 
 #include "engine/init.h"
@@ -44,7 +45,7 @@ static int dense_build(ly_layer *l, dl_err *err)
         dl_shape bias = {1, {a->units}};
         ly_add_param(l, "bias", &bias, 1, &a->bias_initializer, &a->bias_regularizer);
     }
-    if (a->activation != DL_ACT_LINEAR)
+    if (!ly_activation_in_place(a->activation))
         l->scratch_per_sample = dl_shape_size(&l->out);
     (void)err;
     return DL_OK;
@@ -55,7 +56,7 @@ static void dense_forward(ly_layer *l, const ly_ctx *ctx, const float *x, float 
     const dense_args *a = l->args;
     dl_backend *be = l->be;
     int rows = ly_rows(&l->in, batch), in = l->in.dim[l->in.ndim - 1], units = a->units;
-    float *z = a->activation == DL_ACT_LINEAR ? y : l->scratch; /* [rows, units] */
+    float *z = ly_activation_in_place(a->activation) ? y : l->scratch; /* [rows, units] */
     be->gemm(be, 0, 0, rows, units, in, 1.0f, x, in, l->params[0].w, units, 0.0f, z, units);
     if (a->use_bias)
         be->add_bias(be, z, l->params[1].w, rows, units);
@@ -67,7 +68,7 @@ static void dense_forward(ly_layer *l, const ly_ctx *ctx, const float *x, float 
     (void)ctx;
 }
 
-static void dense_backward(ly_layer *l, const float *x, const float *y, const float *dy,
+static void dense_backward(ly_layer *l, const float *x, float *y, const float *dy,
                            float *dx, int batch)
 {
     const dense_args *a = l->args;
@@ -75,7 +76,8 @@ static void dense_backward(ly_layer *l, const float *x, const float *y, const fl
     int rows = ly_rows(&l->in, batch), in = l->in.dim[l->in.ndim - 1], units = a->units;
     const float *dz = dy; /* [rows, units] gradient w.r.t. the pre-activation */
     if (a->activation != DL_ACT_LINEAR && !l->fused_output) {
-        float *z = l->scratch; /* overwritten by dz: z is not needed afterwards */
+        /* overwritten by dz: z is not needed afterwards */
+        float *z = ly_activation_in_place(a->activation) ? y : l->scratch;
         if (a->activation == DL_ACT_SOFTMAX)
             be->softmax_backward(be, y, dy, z, rows, units);
         else

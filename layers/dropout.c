@@ -42,7 +42,7 @@ static void dropout_forward(ly_layer *l, const ly_ctx *ctx, const float *x, floa
     l->be->dropout(l->be, key, (uint64_t)ctx->step * stride, (float)a->rate, x, y, l->scratch, n);
 }
 
-static void dropout_backward(ly_layer *l, const float *x, const float *y, const float *dy,
+static void dropout_backward(ly_layer *l, const float *x, float *y, const float *dy,
                              float *dx, int batch)
 {
     const dropout_args *a = l->args;

@@ -54,7 +54,7 @@ static void copy_forward(ly_layer *l, const ly_ctx *ctx, const float *x, float *
     (void)ctx;
 }
 
-static void copy_backward(ly_layer *l, const float *x, const float *y, const float *dy,
+static void copy_backward(ly_layer *l, const float *x, float *y, const float *dy,
                           float *dx, int batch)
 {
     (void)x;

@@ -30,6 +30,22 @@ int ly_rows(const dl_shape *s, int batch)
     return rows;
 }
 
+int ly_activation_in_place(int act)
+{
+    switch (act) {
+    case DL_ACT_LINEAR:
+    case DL_ACT_RELU:       /* relu'(x) = [x > 0] = [y > 0] */
+    case DL_ACT_RELU6:      /* [0 < x < 6] = [0 < y < 6] */
+    case DL_ACT_LEAKY_RELU: /* [x > 0] = [y > 0] at the fixed slope 0.2 */
+    case DL_ACT_ELU:        /* [x > 0] = [y > 0] at alpha 1; otherwise y + alpha */
+    case DL_ACT_SELU:       /* [x >= 0] = [y >= 0]; otherwise from y */
+    case DL_ACT_TANH:       /* 1 - y^2 */
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 float ly_activation_alpha(int act)
 {
     switch (act) {

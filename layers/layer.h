@@ -40,13 +40,17 @@ typedef struct ly_kind {
     void (*forward)(ly_layer *l, const ly_ctx *ctx, const float *x, float *y, int batch);
     /* dy [batch, out] -> dx [batch, in] (dx NULL: not needed) and the
      * parameter gradients (overwritten, not accumulated). When
-     * l->fused_output is set, dy is the gradient w.r.t. the pre-activation. */
-    void (*backward)(ly_layer *l, const float *x, const float *y, const float *dy, float *dx,
+     * l->fused_output is set, dy is the gradient w.r.t. the pre-activation.
+     * y, the last forward's output, is the layer's to overwrite: nothing
+     * reads it once its backward has run (Dense and Conv put the gradient
+     * w.r.t. an in-place activation's input there). */
+    void (*backward)(ly_layer *l, const float *x, float *y, const float *dy, float *dx,
                      int batch);
     /* The activation applied last (DL_ACT_*), so a following cross-entropy
      * can take the logits instead; NULL: none. */
     int (*output_activation)(const ly_layer *l);
-    /* Device pointer to the last forward's pre-activation [batch, out]. */
+    /* Device pointer to the last forward's pre-activation [batch, out];
+     * NULL where the layer keeps none (ly_activation_in_place). */
     const float *(*preactivation)(const ly_layer *l, const float *x);
     /* Floats of scratch space forward/backward need only while they run
      * (e.g. im2col columns) for a batch of `batch`; NULL: none. One buffer

@@ -174,7 +174,7 @@ static void batchnorm_forward(ly_layer *l, const ly_ctx *ctx, const float *x, fl
                             (float)a->epsilon, y);
 }
 
-static void batchnorm_backward(ly_layer *l, const float *x, const float *y, const float *dy,
+static void batchnorm_backward(ly_layer *l, const float *x, float *y, const float *dy,
                                float *dx, int batch)
 {
     norm_view v = norm_locate(l);
@@ -203,7 +203,7 @@ static void layernorm_forward(ly_layer *l, const ly_ctx *ctx, const float *x, fl
                              v.stats + rows);
 }
 
-static void layernorm_backward(ly_layer *l, const float *x, const float *y, const float *dy,
+static void layernorm_backward(ly_layer *l, const float *x, float *y, const float *dy,
                                float *dx, int batch)
 {
     norm_view v = norm_locate(l);

@@ -131,7 +131,7 @@ static void pool_forward(ly_layer *l, int op, const float *x, float *y, int batc
     l->be->pool_forward(l->be, &d, x, y);
 }
 
-static void pool_backward(ly_layer *l, int op, const float *x, const float *y, const float *dy,
+static void pool_backward(ly_layer *l, int op, const float *x, float *y, const float *dy,
                           float *dx, int batch)
 {
     if (!dx)
@@ -152,13 +152,13 @@ static void avg_pool_forward(ly_layer *l, const ly_ctx *ctx, const float *x, flo
     pool_forward(l, DL_POOL_AVG, x, y, batch);
 }
 
-static void max_pool_backward(ly_layer *l, const float *x, const float *y, const float *dy,
+static void max_pool_backward(ly_layer *l, const float *x, float *y, const float *dy,
                               float *dx, int batch)
 {
     pool_backward(l, DL_POOL_MAX, x, y, dy, dx, batch);
 }
 
-static void avg_pool_backward(ly_layer *l, const float *x, const float *y, const float *dy,
+static void avg_pool_backward(ly_layer *l, const float *x, float *y, const float *dy,
                               float *dx, int batch)
 {
     pool_backward(l, DL_POOL_AVG, x, y, dy, dx, batch);

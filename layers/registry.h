@@ -24,6 +24,15 @@ extern const dl_family ly_family;
 /* The ly_kind behind a kind found in ly_family. */
 const ly_kind *ly_kind_of(const dl_kind *k);
 
+/* Whether a Dense or Conv layer applies the activation in place, in its
+ * output y, and keeps no pre-activation z: true where the derivative
+ * follows from y alone, i.e. dl_act_df(act, y, y, alpha) equals
+ * dl_act_df(act, x, y, alpha), and for linear. Backward then writes the
+ * gradient w.r.t. z over y (nothing reads a layer's output once its
+ * backward has run). Softmax and sigmoid keep z, which a fused
+ * cross-entropy reads. */
+int ly_activation_in_place(int act);
+
 /* Keras's fixed parameter of an activation given by name: leaky_relu's
  * negative slope 0.2, elu's alpha 1.0; 0 otherwise. */
 float ly_activation_alpha(int act);

@@ -80,7 +80,7 @@ static void zero_padding_forward(ly_layer *l, const ly_ctx *ctx, const float *x,
                  side[2], side[3], y);
 }
 
-static void zero_padding_backward(ly_layer *l, const float *x, const float *y, const float *dy,
+static void zero_padding_backward(ly_layer *l, const float *x, float *y, const float *dy,
                                   float *dx, int batch)
 {
     int side[4];
@@ -144,7 +144,7 @@ static void upsampling_forward(ly_layer *l, const ly_ctx *ctx, const float *x, f
                       a->size.v[1], y);
 }
 
-static void upsampling_backward(ly_layer *l, const float *x, const float *y, const float *dy,
+static void upsampling_backward(ly_layer *l, const float *x, float *y, const float *dy,
                                 float *dx, int batch)
 {
     const upsampling_args *a = l->args;
@@ -182,7 +182,7 @@ static void rescaling_forward(ly_layer *l, const ly_ctx *ctx, const float *x, fl
                        (size_t)batch * dl_shape_size(&l->in));
 }
 
-static void rescaling_backward(ly_layer *l, const float *x, const float *y, const float *dy,
+static void rescaling_backward(ly_layer *l, const float *x, float *y, const float *dy,
                                float *dx, int batch)
 {
     const rescaling_args *a = l->args;
@@ -234,7 +234,7 @@ static void spatial_dropout_forward(ly_layer *l, const ly_ctx *ctx, const float 
                            c, y, l->scratch);
 }
 
-static void spatial_dropout_backward(ly_layer *l, const float *x, const float *y, const float *dy,
+static void spatial_dropout_backward(ly_layer *l, const float *x, float *y, const float *dy,
                                      float *dx, int batch)
 {
     const spatial_dropout_args *a = l->args;

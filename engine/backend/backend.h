@@ -117,7 +117,7 @@ struct dl_backend {
      * once per shape. */
     size_t (*conv_workspace)(dl_backend *be, const dl_conv_desc *d);
     /* z [n, oh, ow, filters] = x conv kernel + a->bias, then y = a->act(z)
-     * (y unused, may be NULL, for DL_ACT_LINEAR) */
+     * (y unused, may be NULL, for DL_ACT_LINEAR; z may be y: in place) */
     void (*conv_forward)(dl_backend *be, const dl_conv_desc *d, const dl_conv_act *a,
                          const float *x, const float *kernel, float *z, float *y,
                          float *workspace);
@@ -125,7 +125,8 @@ struct dl_backend {
     void (*conv_backward_data)(dl_backend *be, const dl_conv_desc *d, const float *dy,
                                const float *kernel, float *dx, float *workspace);
     /* Through a->act first: dz = dy * act'(z), written over z (conv_backward_data's
-     * dy next); for DL_ACT_LINEAR dz = dy and z, y are unused. Then
+     * dy next; z may be y where act' follows from y, ly_activation_in_place);
+     * for DL_ACT_LINEAR dz = dy and z, y are unused. Then
      * dkernel [kh, kw, c, filters] and, unless NULL, dbias [filters]: the
      * gradients w.r.t. the kernel and the bias (overwritten). */
     void (*conv_backward_filter)(dl_backend *be, const dl_conv_desc *d, const dl_conv_act *a,

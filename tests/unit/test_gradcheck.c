@@ -170,6 +170,23 @@ static float kink_distance(int act, float z)
     }
 }
 
+/* z [rows, units] = x kernel + bias on the host, for a Dense layer that
+ * applies its activation in place and keeps no pre-activation. */
+static void dense_preactivation_on_host(const layer_probe *p, const ly_layer *l, float *z)
+{
+    int units = l->out.dim[l->out.ndim - 1], in = l->in.dim[l->in.ndim - 1];
+    size_t rows = p->n_out / (size_t)units;
+    const float *kernel = p->weights + l->params[0].offset; /* [in, units] */
+    const float *bias = l->nparams > 1 ? p->weights + l->params[1].offset : NULL;
+    for (size_t r = 0; r < rows; r++)
+        for (int u = 0; u < units; u++) {
+            double sum = bias ? bias[u] : 0.0;
+            for (int k = 0; k < in; k++)
+                sum += (double)p->x[r * in + k] * kernel[(size_t)k * units + u];
+            z[r * units + u] = (float)sum;
+        }
+}
+
 /* Draws x in [x_lo, x_hi), weights and dy in [-1, 1) until no
  * pre-activation lies within reach of a kink: one step moves a
  * pre-activation by at most eps * max(1, |x|, |w|), so it must stay twice
@@ -188,7 +205,13 @@ static bool draw_layer_inputs(layer_probe *p, float x_lo, float x_hi)
             return true;
         layer_objective(p);
         float *z = p->y; /* the pre-activation has the output's size */
-        be->download(be, z, l->kind->preactivation(l, p->b.m.acts[0]), p->n_out);
+        const float *kept = l->kind->preactivation(l, p->b.m.acts[0]);
+        if (kept)
+            be->download(be, z, kept, p->n_out);
+        else if (!strcmp(l->kind->base.name, "Dense"))
+            dense_preactivation_on_host(p, l, z);
+        else
+            return false;
         bool clear = true;
         for (size_t i = 0; i < p->n_out && clear; i++)
             clear = kink_distance(act, z[i]) > margin;

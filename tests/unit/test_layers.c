@@ -2,9 +2,11 @@
  * the config like the CLI builds them. Dense against the Keras reference
  * (tests/data/keras/dense.json) with the README's tolerances; Dropout
  * against the semantics of dropout.json with its own Philox mask; Flatten
- * and Reshape as row-major copies. */
+ * and Reshape as row-major copies; the activations Dense and Conv apply in
+ * place. */
 #include "configs/config.h"
 #include "engine/model.h"
+#include "layers/registry.h"
 #include "tests/unit/testdata.h"
 
 #include <stdbool.h>
@@ -89,8 +91,9 @@ static const char *const dense_fields[D_COUNT] = {
     "outputs.y", "outputs.dx",    "outputs.dkernel", "outputs.dbias",
 };
 
-/* Forward (y, and the kept pre-activation z when there is an activation)
- * and backward (dx, dkernel, dbias) of one case, given the case's weights. */
+/* Forward (y, and the kept pre-activation z for an activation that is not
+ * applied in place) and backward (dx, dkernel, dbias) of one case, given
+ * the case's weights. */
 static void check_dense_run(const char *name, fixture *f, td_tensor *t, bool use_bias,
                             bool has_preactivation)
 {
@@ -108,8 +111,11 @@ static void check_dense_run(const char *name, fixture *f, td_tensor *t, bool use
     ly_ctx inference = {0, 0};
     be->download(be, got, model_forward(&f->m, rows, &inference), n_y);
     CHECK_TENSOR(got, t[D_Y].data, n_y, FWD_RTOL, FWD_ATOL, "dense %s: y", name);
-    if (has_preactivation) {
-        be->download(be, got, l->kind->preactivation(l, f->m.acts[0]), n_y);
+    const float *z = l->kind->preactivation(l, f->m.acts[0]);
+    CHECK((z != NULL) == has_preactivation, "dense %s: pre-activation %s", name,
+          has_preactivation ? "not kept" : "kept, though the activation works in place");
+    if (z && has_preactivation) {
+        be->download(be, got, z, n_y);
         CHECK_TENSOR(got, t[D_Z].data, n_y, FWD_RTOL, FWD_ATOL, "dense %s: pre-activation z",
                      name);
     }
@@ -126,6 +132,15 @@ static void check_dense_run(const char *name, fixture *f, td_tensor *t, bool use
     }
     free(got);
     free(dx);
+}
+
+/* DL_ACT_* of an activation name (-1: none such) */
+static int dense_activation(const char *name)
+{
+    for (int act = 0; ly_activation_names[act]; act++)
+        if (!strcmp(ly_activation_names[act], name))
+            return act;
+    return -1;
 }
 
 static void check_dense_case(dl_backend *be, const cJSON *c)
@@ -161,7 +176,8 @@ static void check_dense_case(dl_backend *be, const cJSON *c)
               name, l->nparams, k->dim[0], k->dim[1], use_bias ? 2 : 1, t[D_KERNEL].shape[0],
               t[D_KERNEL].shape[1]);
         if (layout)
-            check_dense_run(name, &f, t, use_bias, strcmp(act->valuestring, "linear") != 0);
+            check_dense_run(name, &f, t, use_bias,
+                            !ly_activation_in_place(dense_activation(act->valuestring)));
         fixture_free(&f);
     }
     for (int i = 0; i < D_COUNT; i++)
@@ -319,6 +335,33 @@ static void test_flatten_reshape(dl_backend *be)
         fixture_free(&f);
 }
 
+/* ly_activation_in_place: each activation it names has the same
+ * derivative from its output as from its input, at the kinks too (x = 0,
+ * relu6's 6); the ones a fused cross-entropy reads keep their input. */
+static void test_activation_in_place(void)
+{
+    static const float xs[] = {-8.0f, -3.0f, -1.0f, -1e-3f, -1e-30f, -0.0f, 0.0f, 1e-30f,
+                               1e-3f, 0.5f,  1.0f,  3.0f,   5.999f, 6.0f,  6.001f, 8.0f};
+    int in_place = 0;
+    for (int act = 0; act < DL_ACT_SOFTMAX; act++) {
+        if (!ly_activation_in_place(act))
+            continue;
+        in_place++;
+        float alpha = ly_activation_alpha(act);
+        for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
+            float y = dl_act_f(act, xs[i], alpha);
+            float from_x = dl_act_df(act, xs[i], y, alpha), from_y = dl_act_df(act, y, y, alpha);
+            CHECK(from_y == from_x, "%s at x = %g: derivative %g from y, %g from x",
+                  ly_activation_names[act], xs[i], from_y, from_x);
+        }
+    }
+    CHECK(in_place == 7, "%d activations in place, want linear, relu, relu6, leaky_relu, elu, "
+                         "selu and tanh", in_place);
+    CHECK(!ly_activation_in_place(DL_ACT_SIGMOID) && !ly_activation_in_place(DL_ACT_SOFTMAX) &&
+              !ly_activation_in_place(DL_ACT_GELU),
+          "sigmoid, softmax and gelu keep their pre-activation");
+}
+
 int main(void)
 {
     dl_err err = {0};
@@ -331,6 +374,7 @@ int main(void)
     test_dropout_semantics(be);
     test_dropout_mask_per_step(be);
     test_flatten_reshape(be);
+    test_activation_in_place();
     be->destroy(be);
     return check_report("layers");
 }
