@@ -227,8 +227,10 @@ static void col2im(dl_backend *be, const dl_conv_desc *d, const float *cols, flo
     cpu_parallel(cpu_pool_of(be), (size_t)d->n, 1, col2im_samples, &j);
 }
 
-/* Floats of cols and output per chunk and thread: 512 KiB, measured best
- * on one thread for the example CNN's layers among 64 KiB to 4 MiB. */
+/* Floats of cols and output per chunk and thread: 512 KiB. Chosen when
+ * only the cols counted (best on one thread for the example CNN's layers
+ * among 64 KiB to 4 MiB); counting the output as well keeps the second
+ * layer's chunks at 3 images and cuts the first's from 21 to 4. */
 #define CONV_CHUNK_FLOATS (128 * 1024)
 
 /* Images per chunk: as many as fit in CONV_CHUNK_FLOATS per thread (each
