@@ -190,7 +190,8 @@ static void check_conv(dl_backend *one, dl_backend *many, const dl_conv_desc *d,
     float *y1 = malloc(ny * sizeof(float)), *y3 = malloc(ny * sizeof(float));
     float *out1 = malloc((nx > nk ? nx : nk) * sizeof(float));
     float *out3 = malloc((nx > nk ? nx : nk) * sizeof(float));
-    float db1[64], db3[64]; /* [filters] */
+    float *db1 = malloc((size_t)d->filters * sizeof(float));
+    float *db3 = malloc((size_t)d->filters * sizeof(float));
     CHECK(one->conv_workspace(one, d) <= nws, "%s: workspace sizes", what);
     /* a chunk of images grows with the threads, and OpenBLAS may round a
      * product of another shape differently: checked to float rounding */
@@ -222,6 +223,8 @@ static void check_conv(dl_backend *one, dl_backend *many, const dl_conv_desc *d,
     free(y3);
     free(out1);
     free(out3);
+    free(db1);
+    free(db3);
 }
 
 static void test_conv(dl_backend *one, dl_backend *many)
