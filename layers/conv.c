@@ -201,7 +201,7 @@ static void conv_backward(ly_layer *l, const float *x, float *y, const float *dy
     /* [rows, filters] the pre-activation, then dz */
     float *z = ly_activation_in_place(a->activation) ? y : l->scratch;
     const float *dz = dy;
-    if (l->fused_output || a->activation == DL_ACT_SOFTMAX)
+    if (l->fused_output) /* conv_act_of already leaves softmax out */
         act.act = DL_ACT_LINEAR;
     if (a->activation == DL_ACT_SOFTMAX && !l->fused_output) {
         be->softmax_backward(be, y, dy, z, batch * d.oh * d.ow, a->filters);

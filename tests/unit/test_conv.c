@@ -231,13 +231,36 @@ static dl_conv_desc loop_geometry(const loop_case *lc)
     return g;
 }
 
-/* The receptive field of output pixel (i, j): tap (a, e) reads input pixel
- * (r, q) unless it falls into the padding. */
-static bool loop_tap(const dl_conv_desc *g, int i, int j, int a, int e, int *r, int *q)
+/* Every product of the convolution, x[xi] * kernel[ki + o] into output
+ * element out + o (taps in the padding skipped): without dz, added into
+ * want_y; with dz [n, oh, ow, filters], the gradients it sends back into
+ * want_dx and want_dk. */
+static void loop_products(const dl_conv_desc *g, const float *x, const float *kernel,
+                          const double *dz, double *want_y, double *want_dx, double *want_dk)
 {
-    *r = i * g->sh + a * g->dh - g->pad_top;
-    *q = j * g->sw + e * g->dw - g->pad_left;
-    return *r >= 0 && *r < g->h && *q >= 0 && *q < g->w;
+    for (int b = 0; b < g->n; b++)
+        for (int i = 0; i < g->oh; i++)
+            for (int j = 0; j < g->ow; j++)
+                for (int a = 0; a < g->kh; a++)
+                    for (int e = 0; e < g->kw; e++) {
+                        int r = i * g->sh + a * g->dh - g->pad_top;
+                        int q = j * g->sw + e * g->dw - g->pad_left;
+                        if (r < 0 || r >= g->h || q < 0 || q >= g->w)
+                            continue;
+                        size_t out = (((size_t)b * g->oh + i) * g->ow + j) * g->filters;
+                        for (int ch = 0; ch < g->c; ch++) {
+                            size_t xi = (((size_t)b * g->h + r) * g->w + q) * g->c + ch;
+                            size_t ki = (((size_t)a * g->kw + e) * g->c + ch) * g->filters;
+                            if (!dz)
+                                for (int o = 0; o < g->filters; o++)
+                                    want_y[out + o] += (double)x[xi] * kernel[ki + o];
+                            else
+                                for (int o = 0; o < g->filters; o++) {
+                                    want_dx[xi] += dz[out + o] * kernel[ki + o];
+                                    want_dk[ki + o] += (double)x[xi] * dz[out + o];
+                                }
+                        }
+                    }
 }
 
 /* want_y = act(the convolution of x with kernel plus bias), act relu or
@@ -249,48 +272,16 @@ static void loop_reference(const dl_conv_desc *g, int relu, const float *x, cons
 {
     size_t n_y = (size_t)g->n * g->oh * g->ow * g->filters;
     double *dz = malloc(n_y * sizeof(double)); /* [n, oh, ow, filters] */
-    for (int b = 0; b < g->n; b++)
-        for (int i = 0; i < g->oh; i++)
-            for (int j = 0; j < g->ow; j++) {
-                size_t out = (((size_t)b * g->oh + i) * g->ow + j) * g->filters;
-                for (int o = 0; o < g->filters; o++)
-                    want_y[out + o] += bias[o];
-                for (int a = 0, r, q; a < g->kh; a++)
-                    for (int e = 0; e < g->kw; e++) {
-                        if (!loop_tap(g, i, j, a, e, &r, &q))
-                            continue;
-                        for (int ch = 0; ch < g->c; ch++) {
-                            size_t xi = (((size_t)b * g->h + r) * g->w + q) * g->c + ch;
-                            size_t ki = (((size_t)a * g->kw + e) * g->c + ch) * g->filters;
-                            for (int o = 0; o < g->filters; o++)
-                                want_y[out + o] += (double)x[xi] * kernel[ki + o];
-                        }
-                    }
-            }
+    for (size_t t = 0; t < n_y; t++)
+        want_y[t] = bias[t % g->filters];
+    loop_products(g, x, kernel, NULL, want_y, NULL, NULL);
     for (size_t t = 0; t < n_y; t++) {
         bool passes = !relu || want_y[t] > 0.0;
         dz[t] = passes ? dy[t] : 0.0;
         want_y[t] = passes ? want_y[t] : 0.0;
         want_db[t % g->filters] += dz[t];
     }
-    for (int b = 0; b < g->n; b++)
-        for (int i = 0; i < g->oh; i++)
-            for (int j = 0; j < g->ow; j++) {
-                size_t out = (((size_t)b * g->oh + i) * g->ow + j) * g->filters;
-                for (int a = 0, r, q; a < g->kh; a++)
-                    for (int e = 0; e < g->kw; e++) {
-                        if (!loop_tap(g, i, j, a, e, &r, &q))
-                            continue;
-                        for (int ch = 0; ch < g->c; ch++) {
-                            size_t xi = (((size_t)b * g->h + r) * g->w + q) * g->c + ch;
-                            size_t ki = (((size_t)a * g->kw + e) * g->c + ch) * g->filters;
-                            for (int o = 0; o < g->filters; o++) {
-                                want_dx[xi] += dz[out + o] * kernel[ki + o];
-                                want_dk[ki + o] += (double)x[xi] * dz[out + o];
-                            }
-                        }
-                    }
-            }
+    loop_products(g, x, kernel, dz, NULL, want_dx, want_dk);
     free(dz);
 }
 
