@@ -63,18 +63,29 @@ static int cpu_status(dl_backend *be, dl_err *err)
 
 /* C[m,n] = alpha op(A) op(B) + beta C (backend.h). OpenBLAS rejects a
  * leading dimension below 1, which k = 0 would give; that product is empty
- * and only scales C. */
-static void cpu_gemm(dl_backend *be, int trans_a, int trans_b, int m, int n, int k, float alpha,
-                     const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                     int ldc)
+ * and only scales C. With beta = 0, C is cleared here and the product added
+ * with beta = 1: OpenBLAS's own clearing pass (sgemm_beta) stores one float
+ * at a time and took 8% of a batch-32 MLP epoch, memset stores a vector at a
+ * time; the sums are the same. */
+void cpu_gemm(dl_backend *be, int trans_a, int trans_b, int m, int n, int k, float alpha,
+              const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
     (void)be;
     if (m <= 0 || n <= 0)
         return;
+    if (beta == 0.0f) {
+        if (ldc == n)
+            memset(c, 0, (size_t)m * n * sizeof *c);
+        else
+            for (int i = 0; i < m; i++)
+                memset(c + (size_t)i * ldc, 0, (size_t)n * sizeof *c);
+        beta = 1.0f;
+    }
     if (k <= 0) {
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-                c[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[(size_t)i * ldc + j];
+        if (beta != 1.0f)
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                    c[(size_t)i * ldc + j] *= beta;
         return;
     }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,

@@ -18,12 +18,11 @@
  * chunk's images over the backend's threads. The bias and the activation
  * (dl_conv_act) visit a chunk's output right after its product, and its
  * gradient right before, in cache too: the bias is the product's starting
- * value (beta = 1), which also spares OpenBLAS zeroing the output. A
+ * value (beta = 1), which also spares clearing the output first. A
  * pointwise convolution (1x1, stride 1, no padding) needs no im2col: x
  * already is the cols matrix [M, c]. */
 #include "engine/backend/cpu_ops.h"
 
-#include <cblas.h>
 #include <string.h>
 
 static int conv_is_pointwise(const dl_conv_desc *d)
@@ -313,8 +312,7 @@ void cpu_conv_forward(dl_backend *be, const dl_conv_desc *d, const dl_conv_act *
         float *zc = z + ch.y_at;                                    /* [m, f] */
         if (a->bias)
             conv_fill_rows(zc, a->bias, ch.m, f);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ch.m, f, k, 1.0f, cols, k,
-                    kernel, f, a->bias ? 1.0f : 0.0f, zc, f);
+        cpu_gemm(be, 0, 0, ch.m, f, k, 1.0f, cols, k, kernel, f, a->bias ? 1.0f : 0.0f, zc, f);
         if (a->act != DL_ACT_LINEAR)
             cpu_act_forward(be, a->act, a->alpha, zc, y + ch.y_at, (size_t)ch.m * f);
     }
@@ -330,8 +328,7 @@ void cpu_conv_backward_data(dl_backend *be, const dl_conv_desc *d, const float *
     for (int first = 0; first < d->n; first += images) {
         conv_chunk ch = conv_chunk_at(d, first, images);
         float *dcols = pointwise ? dx + ch.x_at : workspace; /* [m, k] */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ch.m, k, f, 1.0f, dy + ch.y_at, f,
-                    kernel, f, 0.0f, dcols, k);
+        cpu_gemm(be, 0, 1, ch.m, k, f, 1.0f, dy + ch.y_at, f, kernel, f, 0.0f, dcols, k);
         if (!pointwise)
             col2im(be, &ch.d, dcols, dx + ch.x_at);
     }
@@ -357,7 +354,7 @@ void cpu_conv_backward_filter(dl_backend *be, const dl_conv_desc *d, const dl_co
         if (dbias)
             cpu_bias_grad(be, dbias, dz, ch.m, f, first != 0);
         const float *cols = conv_chunk_cols(be, &ch, x, workspace); /* [m, k] */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, f, ch.m, 1.0f, cols, k, dz, f,
-                    first ? 1.0f : 0.0f, dkernel, f);
+        cpu_gemm(be, 1, 0, k, f, ch.m, 1.0f, cols, k, dz, f, first ? 1.0f : 0.0f, dkernel,
+                 f);
     }
 }

@@ -16,6 +16,10 @@ static inline cpu_pool *cpu_pool_of(dl_backend *be)
  * microseconds of work, about what handing out a slice costs. */
 #define CPU_GRAIN 16384
 
+/* cpu.c */
+void cpu_gemm(dl_backend *be, int trans_a, int trans_b, int m, int n, int k, float alpha,
+              const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
+
 /* cpu_elementwise.c */
 void cpu_add_bias(dl_backend *be, float *y, const float *bias, int rows, int cols);
 void cpu_bias_grad(dl_backend *be, float *db, const float *dy, int rows, int cols,
