@@ -284,20 +284,13 @@ size_t cpu_conv_workspace(dl_backend *be, const dl_conv_desc *d)
     return (size_t)conv_chunk_images(be, d) * d->oh * d->ow * conv_depth(d);
 }
 
-/* Every row of z [rows, f] = bias [f]: the first row, then copies of
- * what is filled so far, doubling (a few long memcpy calls, not one per
- * row) */
-static void conv_fill_rows(float *z, const float *bias, int rows, int f)
+/* Every row of z [rows, f] = bias [f], stored from registers: z is only
+ * written (copying what is filled so far would read it back as well). */
+static void conv_fill_rows(float *restrict z, const float *restrict bias, int rows, int f)
 {
-    size_t filled = (size_t)f, total = (size_t)rows * f;
-    if (rows < 1)
-        return;
-    memcpy(z, bias, filled * sizeof(float));
-    while (filled < total) {
-        size_t n = filled < total - filled ? filled : total - filled;
-        memcpy(z + filled, z, n * sizeof(float));
-        filled += n;
-    }
+    for (int r = 0; r < rows; r++)
+        for (int k = 0; k < f; k++)
+            z[(size_t)r * f + k] = bias[k];
 }
 
 /* z [n*oh*ow, F] = cols x kernel [K, F] + bias, y = act(z), chunk by chunk */
