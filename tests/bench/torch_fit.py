@@ -20,6 +20,10 @@ PyTorch's defaults differ:
     training part reshuffled every epoch, the last partial batch kept,
     validation and test evaluated in batches of the same size.
 
+With TORCH_FLUSH_DENORMAL=1 in the environment (e.g. through bench.sh's
+BENCH_TORCH_ENV) PyTorch flushes denormals to zero, as dltrain's CPU backend
+and Keras's TensorFlow and JAX backends do; PyTorch's default keeps them.
+
 Data is read once with gzip + numpy into float32 tensors before the clock
 starts. Each epoch's time is the training pass plus the validation pass
 (time.perf_counter around both). Prints one JSON line on stdout.
@@ -95,6 +99,8 @@ def main():
     if args.channels_last and args.model != "cnn":
         sys.exit("--channels-last is for --model cnn")
     torch.set_num_threads(args.threads)
+    if os.environ.get("TORCH_FLUSH_DENORMAL") == "1":
+        torch.set_flush_denormal(True)
     torch.manual_seed(args.seed)
 
     x_all, y_all = tensors("train")

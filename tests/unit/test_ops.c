@@ -412,6 +412,56 @@ static void test_elementwise(dl_backend *be)
           special[1], special[2]);
 }
 
+/* Denormals are flushed (FTZ) and read as zero (DAZ) on every thread of
+ * the backend, as Keras's TensorFlow and JAX backends do: leaky_relu over
+ * enough floats to be split across the pool, then a product split across
+ * OpenBLAS's threads, whose every term is denormal. */
+static void test_denormals(dl_backend *be)
+{
+#if defined(__SSE__)
+    size_t n = (size_t)1 << 20;
+    float *x = malloc(n * sizeof(float)), *y = malloc(n * sizeof(float));
+    CHECK(x && y, "denormals: out of memory");
+    if (!x || !y) {
+        free(x);
+        free(y);
+        return;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        x[i] = -1e-30f;
+    be->act_forward(be, DL_ACT_LEAKY_RELU, 1e-10f, x, y, n); /* -1e-40: denormal */
+    for (size_t i = 0; i < n; i++)
+        kept += y[i] != 0.0f;
+    CHECK(kept == 0, "denormals: %zu of %zu denormal results not flushed to zero", kept, n);
+    for (size_t i = 0; i < n; i++)
+        x[i] = -1e-40f;
+    uint32_t bits;
+    memcpy(&bits, &x[0], sizeof bits); /* a comparison would itself read it as zero */
+    CHECK((bits & 0x7f800000u) == 0 && (bits & 0x007fffffu) != 0,
+          "denormals: the input is not stored as a denormal (bits %08x)", (unsigned)bits);
+    be->act_forward(be, DL_ACT_LEAKY_RELU, 1e20f, x, y, n); /* -1e-20 unless read as 0 */
+    kept = 0;
+    for (size_t i = 0; i < n; i++)
+        kept += y[i] != 0.0f;
+    CHECK(kept == 0, "denormals: %zu of %zu denormal inputs not read as zero", kept, n);
+    int m = 256;
+    for (size_t i = 0; i < (size_t)m * m; i++)
+        x[i] = 1e-21f; /* products 1e-42, sums 2.6e-40: denormal */
+    be->gemm(be, 0, 0, m, m, m, 1.0f, x, m, x, m, 0.0f, y, m);
+    kept = 0;
+    for (size_t i = 0; i < (size_t)m * m; i++)
+        kept += y[i] != 0.0f;
+    CHECK(kept == 0, "denormals: %zu of %zu gemm results not flushed to zero", kept,
+          (size_t)m * m);
+    free(x);
+    free(y);
+#else
+    (void)be;
+    printf("ops: denormal flushing not checked: not an SSE machine\n");
+#endif
+}
+
 static void test_reductions(dl_backend *be)
 {
     enum { N = 1001 };
@@ -461,6 +511,7 @@ int main(void)
     test_bias(be);
     test_elementwise(be);
     test_reductions(be);
+    test_denormals(be);
     be->destroy(be);
     return check_report("ops");
 }
