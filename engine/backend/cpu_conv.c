@@ -20,49 +20,16 @@
  * gradient right before, in cache too: the bias is the product's starting
  * value (beta = 1), which also spares clearing the output first. A
  * pointwise convolution (1x1, stride 1, no padding) needs no im2col: x
- * already is the cols matrix [M, c]. */
-#include "engine/backend/cpu_ops.h"
+ * already is the cols matrix [M, c]. Shallow receptive fields (K <= 32,
+ * a multiple of 8 filters) take the direct loops of cpu_conv_direct.c for
+ * forward and backward-filter instead. */
+#include "engine/backend/cpu_conv.h"
 
 #include <string.h>
-
-static int conv_is_pointwise(const dl_conv_desc *d)
-{
-    return d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->pad_top == 0 &&
-           d->pad_left == 0;
-}
 
 static size_t conv_rows(const dl_conv_desc *d)
 {
     return (size_t)d->n * d->oh * d->ow;
-}
-
-static size_t conv_depth(const dl_conv_desc *d)
-{
-    return (size_t)d->kh * d->kw * d->c;
-}
-
-/* The taps t in [lo, hi) of a window along one axis that land inside the
- * input [0, size), tap t sitting at start + t*dilation; lo == hi when none.
- * Computed per output pixel: without a division for the usual dilation 1. */
-typedef struct conv_taps {
-    int lo, hi;
-} conv_taps;
-
-static conv_taps conv_valid_taps(int start, int taps, int dilation, int size)
-{
-    int first_inside, end_inside;
-    if (dilation == 1) {
-        first_inside = start >= 0 ? 0 : -start;
-        end_inside = size - start;
-    } else {
-        first_inside = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
-        end_inside = start >= size ? 0 : (size - 1 - start) / dilation + 1;
-    }
-    conv_taps t;
-    t.hi = end_inside < taps ? end_inside : taps;
-    t.hi = t.hi > 0 ? t.hi : 0;
-    t.lo = first_inside < t.hi ? first_inside : t.hi;
-    return t;
 }
 
 static void conv_zero(float *dst, size_t n)
@@ -297,6 +264,10 @@ static void conv_fill_rows(float *restrict z, const float *restrict bias, int ro
 void cpu_conv_forward(dl_backend *be, const dl_conv_desc *d, const dl_conv_act *a,
                       const float *x, const float *kernel, float *z, float *y, float *workspace)
 {
+    if (conv_is_direct(d)) {
+        conv_direct_forward(be, d, a, x, kernel, z, y);
+        return;
+    }
     int k = (int)conv_depth(d), f = d->filters;
     int images = conv_chunk_images(be, d);
     for (int first = 0; first < d->n; first += images) {
@@ -335,6 +306,10 @@ void cpu_conv_backward_filter(dl_backend *be, const dl_conv_desc *d, const dl_co
                               float *dkernel, float *dbias, float *workspace)
 {
     int k = (int)conv_depth(d), f = d->filters;
+    if (conv_is_direct(d)) {
+        conv_direct_filter(be, d, a, x, z, y, dy, dkernel, dbias);
+        return;
+    }
     int images = conv_chunk_images(be, d);
     for (int first = 0; first < d->n; first += images) {
         conv_chunk ch = conv_chunk_at(d, first, images);

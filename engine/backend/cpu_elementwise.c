@@ -81,14 +81,10 @@ typedef struct act_job {
     float *out;
 } act_job;
 
-/* out [lo, hi) = f(x) */
-static void act_forward_range(const void *ctx, size_t lo, size_t hi)
+/* y [n] = f(x [n]) on this thread */
+void cpu_act_forward_serial(int act, float alpha, const float *x, float *y, size_t n)
 {
-    const act_job *j = ctx;
-    const float *x = j->x + lo;
-    float *y = j->out + lo, alpha = j->alpha;
-    size_t n = hi - lo;
-    switch (j->act) {
+    switch (act) {
         CPU_ACT_FORWARD(DL_ACT_RELU);
         CPU_ACT_FORWARD(DL_ACT_RELU6);
         CPU_ACT_FORWARD(DL_ACT_LEAKY_RELU);
@@ -109,14 +105,18 @@ static void act_forward_range(const void *ctx, size_t lo, size_t hi)
     }
 }
 
-/* out [lo, hi) = dy * f'(x) */
-static void act_backward_range(const void *ctx, size_t lo, size_t hi)
+/* out [lo, hi) = f(x) */
+static void act_forward_range(const void *ctx, size_t lo, size_t hi)
 {
     const act_job *j = ctx;
-    const float *x = j->x + lo, *y = j->y + lo, *dy = j->dy + lo;
-    float *dx = j->out + lo, alpha = j->alpha;
-    size_t n = hi - lo;
-    switch (j->act) {
+    cpu_act_forward_serial(j->act, j->alpha, j->x + lo, j->out + lo, hi - lo);
+}
+
+/* dx [n] = dy [n] * f'(x [n]) on this thread, y [n] = f(x) */
+void cpu_act_backward_serial(int act, float alpha, const float *x, const float *y,
+                             const float *dy, float *dx, size_t n)
+{
+    switch (act) {
         CPU_ACT_BACKWARD(DL_ACT_RELU);
         CPU_ACT_BACKWARD(DL_ACT_RELU6);
         CPU_ACT_BACKWARD(DL_ACT_LEAKY_RELU);
@@ -135,6 +135,14 @@ static void act_backward_range(const void *ctx, size_t lo, size_t hi)
                 dx[i] = dy[i];
         break;
     }
+}
+
+/* out [lo, hi) = dy * f'(x) */
+static void act_backward_range(const void *ctx, size_t lo, size_t hi)
+{
+    const act_job *j = ctx;
+    cpu_act_backward_serial(j->act, j->alpha, j->x + lo, j->y + lo, j->dy + lo, j->out + lo,
+                            hi - lo);
 }
 
 /* y [n] = f(x [n]) */

@@ -25,6 +25,9 @@ void cpu_add_bias(dl_backend *be, float *y, const float *bias, int rows, int col
 void cpu_bias_grad(dl_backend *be, float *db, const float *dy, int rows, int cols,
                    int accumulate);
 void cpu_act_forward(dl_backend *be, int act, float alpha, const float *x, float *y, size_t n);
+void cpu_act_forward_serial(int act, float alpha, const float *x, float *y, size_t n);
+void cpu_act_backward_serial(int act, float alpha, const float *x, const float *y,
+                             const float *dy, float *dx, size_t n);
 void cpu_act_backward(dl_backend *be, int act, float alpha, const float *x, const float *y,
                       const float *dy, float *dx, size_t n);
 void cpu_softmax(dl_backend *be, const float *x, float *y, int rows, int cols);

@@ -165,44 +165,61 @@ typedef struct loop_case {
     int kh, kw, sh, sw, dh, dw;
     int padding;                /* PAD_* */
     int relu;                   /* 1: activation relu (0: linear) */
+    int no_bias;                /* 1: use_bias: false (rows that leave it out have a bias) */
 } loop_case;
 
 static const loop_case loop_cases[] = {
-    /* rank, batch, h, w, c, filters, kh, kw, sh, sw, dh, dw, padding, relu */
-    {2, 2, 5, 5, 3, 4, 3, 3, 1, 1, 1, 1, PAD_VALID, 0},
-    {2, 2, 5, 5, 3, 4, 3, 3, 1, 1, 1, 1, PAD_SAME, 0},
-    {2, 3, 4, 4, 3, 5, 1, 1, 1, 1, 1, 1, PAD_VALID, 0}, /* pointwise: no im2col */
-    {2, 2, 4, 3, 2, 3, 1, 1, 1, 1, 1, 1, PAD_SAME, 0},  /* pointwise through 'same' */
-    {2, 2, 5, 6, 3, 2, 1, 1, 2, 2, 1, 1, PAD_VALID, 0}, /* 1x1 strided */
-    {2, 2, 7, 6, 2, 3, 3, 2, 2, 1, 1, 1, PAD_SAME, 0},
-    {2, 2, 6, 7, 2, 3, 1, 4, 1, 2, 1, 1, PAD_SAME, 0},
-    {2, 3, 8, 8, 2, 2, 4, 4, 3, 3, 1, 1, PAD_SAME, 0},
-    {2, 2, 8, 7, 2, 3, 2, 3, 3, 2, 1, 1, PAD_VALID, 0},
-    {2, 2, 7, 8, 3, 2, 3, 3, 1, 1, 2, 2, PAD_SAME, 0},
-    {2, 2, 9, 7, 1, 2, 3, 2, 1, 1, 3, 2, PAD_VALID, 0},
-    {2, 2, 6, 6, 2, 2, 2, 2, 1, 1, 1, 3, PAD_SAME, 0},
-    {2, 2, 3, 3, 2, 3, 5, 5, 1, 1, 1, 1, PAD_SAME, 0}, /* kernel larger than the input */
-    {2, 4, 2, 9, 4, 3, 2, 3, 2, 2, 1, 1, PAD_SAME, 0},
-    {2, 1, 3, 2, 2, 2, 1, 2, 1, 1, 1, 4, PAD_SAME, 0}, /* windows with no tap on the input */
+    /* rank, batch, h, w, c, filters, kh, kw, sh, sw, dh, dw, padding, relu, no_bias */
+    {2, 2, 5, 5, 3, 4, 3, 3, 1, 1, 1, 1, PAD_VALID, 0, 0},
+    {2, 2, 5, 5, 3, 4, 3, 3, 1, 1, 1, 1, PAD_SAME, 0, 0},
+    {2, 2, 5, 5, 3, 4, 3, 3, 1, 1, 1, 1, PAD_SAME, 1, 1},
+    {2, 3, 4, 4, 3, 5, 1, 1, 1, 1, 1, 1, PAD_VALID, 0, 0}, /* pointwise: no im2col */
+    {2, 2, 4, 3, 2, 3, 1, 1, 1, 1, 1, 1, PAD_SAME, 0, 0},  /* pointwise through 'same' */
+    {2, 2, 5, 6, 3, 2, 1, 1, 2, 2, 1, 1, PAD_VALID, 0, 0}, /* 1x1 strided */
+    {2, 2, 7, 6, 2, 3, 3, 2, 2, 1, 1, 1, PAD_SAME, 0, 0},
+    {2, 2, 6, 7, 2, 3, 1, 4, 1, 2, 1, 1, PAD_SAME, 0, 0},
+    {2, 3, 8, 8, 2, 2, 4, 4, 3, 3, 1, 1, PAD_SAME, 0, 0},
+    {2, 2, 8, 7, 2, 3, 2, 3, 3, 2, 1, 1, PAD_VALID, 0, 0},
+    {2, 2, 7, 8, 3, 2, 3, 3, 1, 1, 2, 2, PAD_SAME, 0, 0},
+    {2, 2, 9, 7, 1, 2, 3, 2, 1, 1, 3, 2, PAD_VALID, 0, 0},
+    {2, 2, 6, 6, 2, 2, 2, 2, 1, 1, 1, 3, PAD_SAME, 0, 0},
+    {2, 2, 3, 3, 2, 3, 5, 5, 1, 1, 1, 1, PAD_SAME, 0, 0}, /* kernel larger than the input */
+    {2, 4, 2, 9, 4, 3, 2, 3, 2, 2, 1, 1, PAD_SAME, 0, 0},
+    {2, 1, 3, 2, 2, 2, 1, 2, 1, 1, 1, 4, PAD_SAME, 0, 0}, /* windows with no tap on the input */
     /* channels enough for the backend's long-run path (kw * c >= 16) */
-    {2, 2, 6, 6, 8, 3, 3, 3, 1, 1, 1, 1, PAD_SAME, 0},
+    {2, 2, 6, 6, 8, 3, 3, 3, 1, 1, 1, 1, PAD_SAME, 0, 0},
     /* batches the CPU backend splits into chunks (cpu_conv.c's 128K floats
      * of cols and output on one thread), the bias and relu applied chunk by
      * chunk: one image per chunk, 2 + 2 + 1 images, pointwise 1 + 1 + 1 */
-    {2, 3, 40, 40, 16, 4, 3, 3, 1, 1, 1, 1, PAD_SAME, 1},
-    {2, 5, 20, 20, 16, 3, 3, 3, 1, 1, 1, 1, PAD_VALID, 1},
-    {2, 5, 20, 20, 16, 3, 3, 3, 1, 1, 1, 1, PAD_VALID, 0},
-    {2, 3, 64, 64, 4, 24, 1, 1, 1, 1, 1, 1, PAD_VALID, 1},
-    {2, 2, 7, 8, 6, 3, 3, 3, 2, 2, 1, 1, PAD_VALID, 0},
-    {2, 2, 7, 7, 16, 2, 3, 3, 1, 1, 2, 2, PAD_SAME, 0},
-    {2, 1, 3, 2, 16, 2, 1, 2, 1, 1, 1, 4, PAD_SAME, 0},
-    {1, 2, 1, 7, 9, 2, 1, 2, 1, 1, 1, 1, PAD_SAME, 0},
-    {1, 2, 1, 9, 3, 4, 1, 3, 1, 1, 1, 1, PAD_VALID, 0},
-    {1, 2, 1, 9, 3, 4, 1, 4, 1, 2, 1, 1, PAD_SAME, 0},
-    {1, 3, 1, 8, 2, 3, 1, 3, 1, 1, 1, 2, PAD_CAUSAL, 0},
-    {1, 2, 1, 9, 2, 2, 1, 2, 1, 3, 1, 1, PAD_CAUSAL, 0},
-    {1, 2, 1, 10, 2, 3, 1, 3, 1, 1, 1, 3, PAD_SAME, 0},
-    {1, 2, 1, 6, 5, 2, 1, 1, 1, 1, 1, 1, PAD_VALID, 0},
+    {2, 3, 40, 40, 16, 4, 3, 3, 1, 1, 1, 1, PAD_SAME, 1, 0},
+    {2, 5, 20, 20, 16, 3, 3, 3, 1, 1, 1, 1, PAD_VALID, 1, 0},
+    {2, 5, 20, 20, 16, 3, 3, 3, 1, 1, 1, 1, PAD_VALID, 0, 0},
+    {2, 3, 64, 64, 4, 24, 1, 1, 1, 1, 1, 1, PAD_VALID, 1, 0},
+    {2, 2, 7, 8, 6, 3, 3, 3, 2, 2, 1, 1, PAD_VALID, 0, 0},
+    {2, 2, 7, 7, 16, 2, 3, 3, 1, 1, 2, 2, PAD_SAME, 0, 0},
+    {2, 1, 3, 2, 16, 2, 1, 2, 1, 1, 1, 4, PAD_SAME, 0, 0},
+    {1, 2, 1, 7, 9, 2, 1, 2, 1, 1, 1, 1, PAD_SAME, 0, 0},
+    {1, 2, 1, 9, 3, 4, 1, 3, 1, 1, 1, 1, PAD_VALID, 0, 0},
+    {1, 2, 1, 9, 3, 4, 1, 4, 1, 2, 1, 1, PAD_SAME, 0, 0},
+    {1, 3, 1, 8, 2, 3, 1, 3, 1, 1, 1, 2, PAD_CAUSAL, 0, 0},
+    {1, 2, 1, 9, 2, 2, 1, 2, 1, 3, 1, 1, PAD_CAUSAL, 0, 0},
+    {1, 2, 1, 10, 2, 3, 1, 3, 1, 1, 1, 3, PAD_SAME, 0, 0},
+    {1, 2, 1, 6, 5, 2, 1, 1, 1, 1, 1, 1, PAD_VALID, 0, 0},
+    /* the CPU's direct loops (cpu_conv_direct.c: kh*kw*c <= 32, filters a
+     * multiple of 8): interior pixels in pairs and one left over, fields
+     * reaching into the padding, 32 + 8 filters, strides, dilations, no
+     * tap on the input, Conv1D, the example's first layer */
+    {2, 2, 6, 7, 1, 8, 3, 3, 1, 1, 1, 1, PAD_VALID, 0, 0},
+    {2, 2, 6, 7, 1, 8, 3, 3, 1, 1, 1, 1, PAD_SAME, 1, 1},
+    {2, 2, 7, 6, 3, 40, 3, 3, 1, 1, 1, 1, PAD_SAME, 1, 0},
+    {2, 3, 9, 8, 1, 16, 3, 2, 2, 1, 1, 1, PAD_SAME, 0, 0},
+    {2, 2, 9, 9, 2, 8, 3, 3, 1, 1, 2, 1, PAD_SAME, 1, 0},
+    {2, 2, 8, 9, 2, 8, 2, 3, 1, 1, 1, 2, PAD_VALID, 0, 0},
+    {2, 2, 3, 2, 1, 8, 5, 5, 1, 1, 1, 1, PAD_SAME, 0, 0},
+    {2, 1, 3, 2, 2, 8, 1, 2, 1, 1, 1, 4, PAD_SAME, 0, 0},
+    {1, 2, 1, 9, 3, 32, 1, 3, 1, 1, 1, 1, PAD_VALID, 1, 0},
+    {1, 3, 1, 8, 2, 8, 1, 3, 1, 1, 1, 2, PAD_CAUSAL, 0, 0},
+    {2, 5, 28, 28, 1, 32, 3, 3, 1, 1, 1, 1, PAD_VALID, 1, 0},
 };
 
 /* Keras's output length and padding before, written out here as the
@@ -263,8 +280,8 @@ static void loop_products(const dl_conv_desc *g, const float *x, const float *ke
                     }
 }
 
-/* want_y = act(the convolution of x with kernel plus bias), act relu or
- * none; want_dx, want_dk, want_db = the gradients of sum(y * dy). All
+/* want_y = act(the convolution of x with kernel plus bias (NULL: none)),
+ * act relu or none; want_dx, want_dk, want_db = the gradients of sum(y * dy). All
  * zero-initialised by the caller, shaped as in dl_conv_desc. */
 static void loop_reference(const dl_conv_desc *g, int relu, const float *x, const float *kernel,
                            const float *bias, const float *dy, double *want_y, double *want_dx,
@@ -273,7 +290,7 @@ static void loop_reference(const dl_conv_desc *g, int relu, const float *x, cons
     size_t n_y = (size_t)g->n * g->oh * g->ow * g->filters;
     double *dz = malloc(n_y * sizeof(double)); /* [n, oh, ow, filters] */
     for (size_t t = 0; t < n_y; t++)
-        want_y[t] = bias[t % g->filters];
+        want_y[t] = bias ? bias[t % g->filters] : 0.0;
     loop_products(g, x, kernel, NULL, want_y, NULL, NULL);
     for (size_t t = 0; t < n_y; t++) {
         bool passes = !relu || want_y[t] > 0.0;
@@ -289,18 +306,19 @@ static void loop_case_yaml(const loop_case *lc, char *layers, size_t len, char *
                            size_t input_len)
 {
     const char *pad = padding_names[lc->padding], *act = lc->relu ? "relu" : "linear";
+    const char *bias = lc->no_bias ? ", use_bias: false" : "";
     if (lc->rank == 1) {
         snprintf(layers, len,
                  "[{Conv1D: {filters: %d, kernel_size: %d, strides: %d, padding: %s, "
-                 "dilation_rate: %d, activation: %s}}]",
-                 lc->filters, lc->kw, lc->sw, pad, lc->dw, act);
+                 "dilation_rate: %d, activation: %s%s}}]",
+                 lc->filters, lc->kw, lc->sw, pad, lc->dw, act, bias);
         snprintf(input_shape, input_len, "[%d, %d]", lc->w, lc->c);
         return;
     }
     snprintf(layers, len,
              "[{Conv2D: {filters: %d, kernel_size: [%d, %d], strides: [%d, %d], padding: %s, "
-             "dilation_rate: [%d, %d], activation: %s}}]",
-             lc->filters, lc->kh, lc->kw, lc->sh, lc->sw, pad, lc->dh, lc->dw, act);
+             "dilation_rate: [%d, %d], activation: %s%s}}]",
+             lc->filters, lc->kh, lc->kw, lc->sh, lc->sw, pad, lc->dh, lc->dw, act, bias);
     snprintf(input_shape, input_len, "[%d, %d, %d]", lc->h, lc->w, lc->c);
 }
 
@@ -324,7 +342,7 @@ static void check_loop_case(dl_backend *be, const loop_case *lc)
     probe p;
     if (!probe_open_checked(&p, be, input_shape, layers, lc->batch))
         return;
-    const ly_param *kernel = &p.l->params[0], *bias = &p.l->params[1];
+    const ly_param *kernel = &p.l->params[0], *bias = lc->no_bias ? NULL : &p.l->params[1];
     size_t n_y = (size_t)g.n * g.oh * g.ow * g.filters, n_k = (size_t)g.kh * g.kw * g.c * g.filters;
     bool shape_ok = p.n_out == n_y && dl_shape_size(&kernel->shape) == n_k;
     CHECK(shape_ok, "%s on %s: output %zu values, want %d x %d x %d per sample", layers,
@@ -337,8 +355,9 @@ static void check_loop_case(dl_backend *be, const loop_case *lc)
     double *want_y = calloc(n_y, sizeof(double)), *want_dx = calloc(p.n_in, sizeof(double));
     double *want_dk = calloc(n_k, sizeof(double)), *want_db = calloc(g.filters, sizeof(double));
     probe_fill(p.weights, p.m.nweights, -1.0f, 1.0f, 10);
-    loop_reference(&g, lc->relu, p.x, p.weights + kernel->offset, p.weights + bias->offset, p.dy, want_y,
-                   want_dx, want_dk, want_db);
+    loop_reference(&g, lc->relu, p.x, p.weights + kernel->offset,
+                   bias ? p.weights + bias->offset : NULL, p.dy, want_y, want_dx, want_dk,
+                   want_db);
     run_layer(&p, dx);
     check_against_double(p.y, want_y, n_y, FWD_RTOL, LOOP_ATOL, "y", layers);
     check_against_double(dx, want_dx, p.n_in, FWD_RTOL, LOOP_ATOL, "dx", layers);
@@ -348,9 +367,11 @@ static void check_loop_case(dl_backend *be, const loop_case *lc)
     double terms = (double)g.n * g.oh * g.ow;
     check_against_double(grad, want_dk, n_k, FWD_RTOL, LOOP_ATOL * fmax(1.0, sqrt(terms / 100.0)),
                          "dkernel", layers);
-    be->download(be, grad, bias->g, g.filters);
-    check_against_double(grad, want_db, g.filters, FWD_RTOL,
-                         LOOP_ATOL * fmax(1.0, sqrt(terms / 100.0)), "dbias", layers);
+    if (bias) {
+        be->download(be, grad, bias->g, g.filters);
+        check_against_double(grad, want_db, g.filters, FWD_RTOL,
+                             LOOP_ATOL * fmax(1.0, sqrt(terms / 100.0)), "dbias", layers);
+    }
     free(dx);
     free(grad);
     free(want_y);

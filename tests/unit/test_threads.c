@@ -229,10 +229,20 @@ static void check_conv(dl_backend *one, dl_backend *many, const dl_conv_desc *d,
 
 static void test_conv(dl_backend *one, dl_backend *many)
 {
-    /* the example CNN's layers: im2col tap by tap (1 channel), pixel by pixel */
+    /* the example CNN's layers: the direct loops (1 channel, 32 filters),
+     * im2col pixel by pixel */
     dl_conv_desc first = {.n = 64, .h = 28, .w = 28, .c = 1, .kh = 3, .kw = 3, .filters = 32,
                           .sh = 1, .sw = 1, .dh = 1, .dw = 1, .oh = 26, .ow = 26};
     check_conv(one, many, &first, "conv 28x28x1 -> 32");
+    /* im2col tap by tap: 1 channel, filters not a multiple of 8 */
+    dl_conv_desc taps = {.n = 16, .h = 28, .w = 28, .c = 1, .kh = 3, .kw = 3, .filters = 5,
+                         .sh = 1, .sw = 1, .dh = 1, .dw = 1, .oh = 26, .ow = 26};
+    check_conv(one, many, &taps, "conv 28x28x1 -> 5");
+    /* the direct loops through padding, on 32 + 8 filters */
+    dl_conv_desc direct = {.n = 9, .h = 12, .w = 11, .c = 3, .kh = 3, .kw = 3, .filters = 40,
+                           .sh = 2, .sw = 2, .dh = 1, .dw = 1, .pad_top = 1, .pad_left = 1,
+                           .oh = 6, .ow = 6};
+    check_conv(one, many, &direct, "conv direct, strided, padded");
     dl_conv_desc second = {.n = 64, .h = 13, .w = 13, .c = 32, .kh = 3, .kw = 3, .filters = 64,
                            .sh = 1, .sw = 1, .dh = 1, .dw = 1, .oh = 11, .ow = 11};
     check_conv(one, many, &second, "conv 13x13x32 -> 64");
