@@ -122,6 +122,12 @@ typedef struct loop_case {
 static const loop_case loop_cases[] = {
     /* layer, rank, max, global, keepdims, batch, h, w, c, ph, pw, sh, sw, same */
     {"MaxPooling2D", 2, 1, 0, 0, 2, 6, 6, 3, 2, 2, 0, 0, 0},
+    /* 2x2 windows: odd sizes ('valid' drops the last row and column),
+     * 'same' on even sizes, channels not a multiple of 8 */
+    {"MaxPooling2D", 2, 1, 0, 0, 2, 7, 5, 5, 2, 2, 0, 0, 0},
+    {"MaxPooling2D", 2, 1, 0, 0, 2, 6, 4, 9, 2, 2, 2, 2, 1},
+    {"AveragePooling2D", 2, 0, 0, 0, 3, 5, 7, 9, 2, 2, 0, 0, 0},
+    {"AveragePooling2D", 2, 0, 0, 0, 2, 4, 6, 2, 2, 2, 0, 0, 1},
     {"MaxPooling2D", 2, 1, 0, 0, 2, 7, 5, 2, 3, 2, 2, 1, 0},
     {"MaxPooling2D", 2, 1, 0, 0, 2, 7, 6, 3, 3, 3, 2, 2, 1},
     {"MaxPooling2D", 2, 1, 0, 0, 3, 5, 7, 2, 2, 3, 1, 3, 1},
