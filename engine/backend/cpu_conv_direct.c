@@ -164,6 +164,7 @@ static void direct_forward_row(const dl_conv_desc *d, const float *x, const floa
             x + (((size_t)b * d->h + row0) * d->w + (size_t)(j * d->sw - d->pad_left)) * d->c;
         float *out = z_row + (size_t)j * f;
         int f0 = 0;
+        /* npx and nv as literals: the inlined loops over them unroll */
         for (; f0 + 8 * DIRECT_VECTORS <= f; f0 += 8 * DIRECT_VECTORS)
             if (npx == 2)
                 direct_interior(px, step, 2, off, depth, kernel, bias, f, f0, DIRECT_VECTORS, out);
@@ -279,19 +280,15 @@ static void direct_filter_range(const void *ctx, size_t lo, size_t hi)
     const dl_conv_act *a = job->a;
     size_t f = (size_t)d->filters, pixels = (size_t)d->oh * d->ow, n = hi - lo;
     const float *dz = a->act != DL_ACT_LINEAR ? job->z : job->dy; /* [n*oh*ow, F] */
-    if (job->dbias)
-        for (size_t k = lo; k < hi; k++)
-            job->dbias[k] = 0.0f;
     for (int b = 0; b < d->n; b++) {
         size_t first = (size_t)b * pixels * f; /* the image's rows */
-        for (size_t p = 0; p < pixels; p++) {
+        for (size_t p = 0; a->act != DL_ACT_LINEAR && p < pixels; p++) {
             size_t at = first + p * f + lo;
-            if (a->act != DL_ACT_LINEAR)
-                cpu_act_backward_serial(a->act, a->alpha, job->z + at, job->y + at, job->dy + at,
-                                        job->z + at, n);
-            for (size_t k = 0; job->dbias && k < n; k++)
-                job->dbias[lo + k] += dz[at + k];
+            cpu_act_backward_serial(a->act, a->alpha, job->z + at, job->y + at, job->dy + at,
+                                    job->z + at, n);
         }
+        if (job->dbias)
+            cpu_bias_grad_serial(job->dbias, dz + first, (int)pixels, (int)f, lo, hi, b != 0);
         size_t f0 = lo;
         for (; f0 + 8 * DIRECT_VECTORS <= hi; f0 += 8 * DIRECT_VECTORS)
             direct_filter_image(d, job->x, dz, b, (int)f0, DIRECT_VECTORS, job->dkernel);

@@ -33,15 +33,12 @@ void cpu_add_bias(dl_backend *be, float *y, const float *bias, int rows, int col
     cpu_parallel(cpu_pool_of(be), (size_t)rows, CPU_GRAIN / (size_t)cols + 1, add_bias_rows, &j);
 }
 
-/* columns [lo, hi) of db = sum over the rows of dy: each column summed in
- * row order whatever the split, so threads do not change the result */
-static void bias_grad_columns(const void *ctx, size_t lo, size_t hi)
+/* columns [lo, hi) of db (+)= the sum over rows of dy [rows, cols], on
+ * this thread: each column summed in row order */
+void cpu_bias_grad_serial(float *db, const float *dy, int rows, int cols, size_t lo, size_t hi,
+                          int accumulate)
 {
-    const bias_job *j = ctx;
-    float *db = j->y;
-    const float *dy = j->bias;
-    int rows = j->rows, cols = j->cols;
-    if (!j->accumulate)
+    if (!accumulate)
         for (size_t c = lo; c < hi; c++)
             db[c] = 0.0f;
     for (int r = 0; r < rows; r++) {
@@ -49,6 +46,14 @@ static void bias_grad_columns(const void *ctx, size_t lo, size_t hi)
         for (size_t c = lo; c < hi; c++)
             db[c] += row[c];
     }
+}
+
+/* columns [lo, hi) of db = sum over the rows of dy: each column summed in
+ * row order whatever the split, so threads do not change the result */
+static void bias_grad_columns(const void *ctx, size_t lo, size_t hi)
+{
+    const bias_job *j = ctx;
+    cpu_bias_grad_serial(j->y, j->bias, j->rows, j->cols, lo, hi, j->accumulate);
 }
 
 void cpu_bias_grad(dl_backend *be, float *db, const float *dy, int rows, int cols,

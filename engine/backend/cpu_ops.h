@@ -24,6 +24,8 @@ void cpu_gemm(dl_backend *be, int trans_a, int trans_b, int m, int n, int k, flo
 void cpu_add_bias(dl_backend *be, float *y, const float *bias, int rows, int cols);
 void cpu_bias_grad(dl_backend *be, float *db, const float *dy, int rows, int cols,
                    int accumulate);
+void cpu_bias_grad_serial(float *db, const float *dy, int rows, int cols, size_t lo, size_t hi,
+                          int accumulate);
 void cpu_act_forward(dl_backend *be, int act, float alpha, const float *x, float *y, size_t n);
 void cpu_act_forward_serial(int act, float alpha, const float *x, float *y, size_t n);
 void cpu_act_backward_serial(int act, float alpha, const float *x, const float *y,

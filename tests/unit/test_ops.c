@@ -191,6 +191,15 @@ static void test_losses(dl_backend *be)
  * dx = dy*mask with mask = keep/(1 - rate). Our op draws its own mask, so
  * the reference mask goes through mul, and our mask is checked for the
  * same form, its keep rate and its reproducibility. */
+/* The elements of y [n] that are not zero. */
+static size_t count_nonzero(const float *y, size_t n)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        kept += y[i] != 0.0f;
+    return kept;
+}
+
 static void test_dropout(dl_backend *be)
 {
     cJSON *root = td_load("dropout.json");
@@ -235,9 +244,7 @@ static void test_dropout(dl_backend *be)
     for (size_t i = 0; i < n; i++)
         ones[i] = 1.0f;
     be->dropout(be, 42, 0, 0.3f, ones, out, mask_a, n);
-    size_t kept = 0;
-    for (size_t i = 0; i < n; i++)
-        kept += mask_a[i] != 0.0f;
+    size_t kept = count_nonzero(mask_a, n);
     CHECK(fabs((double)kept / n - 0.7) <= 0.003, "dropout: kept %zu of %zu at rate 0.3", kept,
           n);
     be->dropout(be, 42, 0, 0.3f, ones, out, mask_b, n);
@@ -427,12 +434,10 @@ static void test_denormals(dl_backend *be)
         free(y);
         return;
     }
-    size_t kept = 0;
     for (size_t i = 0; i < n; i++)
         x[i] = -1e-30f;
     be->act_forward(be, DL_ACT_LEAKY_RELU, 1e-10f, x, y, n); /* -1e-40: denormal */
-    for (size_t i = 0; i < n; i++)
-        kept += y[i] != 0.0f;
+    size_t kept = count_nonzero(y, n);
     CHECK(kept == 0, "denormals: %zu of %zu denormal results not flushed to zero", kept, n);
     for (size_t i = 0; i < n; i++)
         x[i] = -1e-40f;
@@ -441,17 +446,13 @@ static void test_denormals(dl_backend *be)
     CHECK((bits & 0x7f800000u) == 0 && (bits & 0x007fffffu) != 0,
           "denormals: the input is not stored as a denormal (bits %08x)", (unsigned)bits);
     be->act_forward(be, DL_ACT_LEAKY_RELU, 1e20f, x, y, n); /* -1e-20 unless read as 0 */
-    kept = 0;
-    for (size_t i = 0; i < n; i++)
-        kept += y[i] != 0.0f;
+    kept = count_nonzero(y, n);
     CHECK(kept == 0, "denormals: %zu of %zu denormal inputs not read as zero", kept, n);
     int m = 256;
     for (size_t i = 0; i < (size_t)m * m; i++)
         x[i] = 1e-21f; /* products 1e-42, sums 2.6e-40: denormal */
     be->gemm(be, 0, 0, m, m, m, 1.0f, x, m, x, m, 0.0f, y, m);
-    kept = 0;
-    for (size_t i = 0; i < (size_t)m * m; i++)
-        kept += y[i] != 0.0f;
+    kept = count_nonzero(y, (size_t)m * m);
     CHECK(kept == 0, "denormals: %zu of %zu gemm results not flushed to zero", kept,
           (size_t)m * m);
     free(x);
